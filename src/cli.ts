@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * argv -> command -> exit code. Commands resolve when they finished their job and throw a
+ * ReplicatorError (which carries its exit code) when they could not; this file is the only
+ * place that turns either into the process's exit code.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { ExitCode, ReplicatorError, coerceError } from './errors.js';
+import { runAction } from './commands/run.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../package.json') as { version: string };
+
+/** After the job is done, give pending writes this long before the process is ended anyway. */
+const EXIT_GRACE_MS = 3000;
+
+function buildProgram(): Command {
+  const program = new Command('slate-replicator')
+    .description(
+      'Keeps the events table of one or more destination PostgreSQL databases identical to the ' +
+        'append-only events table of a source database.',
+    )
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  // The legacy form `slate-replicator -c config.js [--dry-run]` is the program itself;
+  // other jobs are subcommands.
+  program
+    .option('-c, --config-filename <file>', 'configuration file: .js (CommonJS or ESM) or .json')
+    .option('--dry-run', 'validate the configuration, print it with passwords masked and exit: 0 if valid, 2 if not; connects to nothing')
+    .action(runAction);
+  return program;
+}
+
+function exitCodeFor(error: Error): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end with code 0; every other commander error is a usage error.
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (error instanceof ReplicatorError) return error.exitCode;
+  return ExitCode.internal;
+}
+
+function report(error: Error): void {
+  if (error instanceof CommanderError) return; // commander already printed its message
+  if (error instanceof ReplicatorError) {
+    process.stderr.write(`slate-replicator: ${error.message}\n`);
+  } else {
+    process.stderr.write(`slate-replicator: unexpected error: ${error.stack ?? error.message}\n`);
+  }
+}
+
+function finish(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .then(
+    () => finish(ExitCode.ok),
+    (thrown: unknown) => {
+      const error = coerceError(thrown);
+      report(error);
+      finish(exitCodeFor(error));
+    },
+  );
