@@ -1,0 +1,101 @@
+/**
+ * The source listener: one dedicated connection (outside any pool, never inside a
+ * transaction, so the server's notification queue can always drain) that LISTENs on
+ * `eventsinsert` and turns every notification into a wake-up. A notification's payload is
+ * never read: legacy sources send the whole event, ours the last id, and anything else on
+ * the channel is just as good a hint.
+ *
+ * Notifications sent while the connection is down are lost, so after every reconnection
+ * (pg-listen re-issues LISTEN before it emits `connected`) the listener asks for a
+ * catch-up. A heartbeat query every HEARTBEAT_INTERVAL_MS, bounded by a query timeout,
+ * notices a connection that died silently.
+ */
+import pgListen from 'pg-listen';
+import type { Logger } from './log.js';
+import type { DatabaseConfig } from './types.js';
+import { describeDatabase } from './types.js';
+import { clientConfig, connectFailure } from './db/connect.js';
+import { backoffDelayMs } from './replication/backoff.js';
+
+export const CHANNEL = 'eventsinsert';
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
+
+export interface ListenerOptions {
+  source: DatabaseConfig;
+  connectTimeoutMs: number;
+  log: Logger;
+  /** Called for every notification and after every reconnection. */
+  onWakeUp: (reason: 'notification' | 'reconnected') => void;
+}
+
+export interface Listener {
+  /** Ends the connection; no wake-up is sent after this resolves. */
+  close(): Promise<void>;
+  /** Number of reconnections so far. */
+  readonly reconnects: number;
+  readonly connected: boolean;
+}
+
+export async function startListener(options: ListenerOptions): Promise<Listener> {
+  const log = options.log.child({ listener: describeDatabase(options.source) });
+  const subscriber = pgListen.default(
+    {
+      ...clientConfig(options.source, { connectTimeoutMs: options.connectTimeoutMs, applicationName: 'slate-replicator listener' }),
+      query_timeout: HEARTBEAT_TIMEOUT_MS,
+    },
+    {
+      // Keep raw text: legacy payloads are large JSON, foreign ones may not be JSON at all.
+      parse: (payload: string) => payload,
+      paranoidChecking: HEARTBEAT_INTERVAL_MS,
+      // Never give up: the loops keep polling meanwhile, and a listener is cheap to re-open.
+      retryLimit: Infinity,
+      retryTimeout: 0,
+      retryInterval: (attempt: number) => backoffDelayMs(attempt),
+    },
+  );
+  let closed = false;
+  let reconnects = 0;
+  let connected = false;
+  let initial = true;
+  subscriber.events.on('connected', () => {
+    connected = true;
+    if (initial) {
+      initial = false;
+      return;
+    }
+    reconnects += 1;
+    log.info({ reconnects }, 'listener reconnected; catching up');
+    if (!closed) options.onWakeUp('reconnected');
+  });
+  subscriber.events.on('reconnect', (attempt: number) => {
+    connected = false;
+    log.warn({ attempt }, 'listener connection lost; reconnecting');
+  });
+  subscriber.events.on('error', (error: Error) => {
+    log.warn({ err: error }, 'listener error');
+  });
+  subscriber.notifications.on(CHANNEL, () => {
+    if (!closed) options.onWakeUp('notification');
+  });
+  try {
+    await subscriber.connect();
+    await subscriber.listenTo(CHANNEL);
+  } catch (thrown) {
+    closed = true;
+    await subscriber.close().catch(() => {});
+    throw connectFailure(options.source, thrown);
+  }
+  return {
+    async close() {
+      closed = true;
+      await subscriber.close().catch(() => {});
+    },
+    get reconnects() {
+      return reconnects;
+    },
+    get connected() {
+      return connected && !closed;
+    },
+  };
+}

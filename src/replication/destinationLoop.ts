@@ -1,0 +1,206 @@
+/**
+ * One loop per destination: it owns a source connection and a destination connection and
+ * copies every source row after the destination's position, batch by batch, until none
+ * are left; then it waits for a wake-up or the safety poll.
+ *
+ *   connecting --> catching-up <--> streaming
+ *        ^              |               |
+ *        +-- retrying <-+---------------+   (transient fault: backoff, new connections)
+ *   any state --> stopped (stop(), or a permanent fault, which `done` rejects with)
+ *
+ * The position is read from the destination at every (re)connection and then advanced by
+ * what this loop committed; each write transaction re-checks it under a lock, so another
+ * writer is detected rather than duplicated or skipped.
+ */
+import type pg from 'pg';
+import { DivergenceError, coerceError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DatabaseConfig } from '../types.js';
+import { describeDatabase } from '../types.js';
+import { closeQuietly, connect } from '../db/connect.js';
+import { copyRowsOut, isSourceGap, planBatch } from '../db/sourceReader.js';
+import { readPosition, writeBatch } from '../db/destinationWriter.js';
+import { isTransient } from '../db/pgErrors.js';
+import { backoffDelayMs } from './backoff.js';
+import { Wake } from './wake.js';
+
+export type LoopState = 'connecting' | 'catching-up' | 'streaming' | 'retrying' | 'stopped';
+
+export interface DestinationStatus {
+  /** `host:port/databaseName` of the destination. */
+  name: string;
+  state: LoopState;
+  /** The destination's max id as last known (0 before the first connection). */
+  position: number;
+  /** The source's max id as last seen by this loop. */
+  sourceMaxId: number;
+  /** Source rows not yet copied, as far as this loop knows. */
+  lagEvents: number;
+  /** Milliseconds between now and the `ts` of the oldest row not yet copied; 0 when in sync. */
+  lagMs: number;
+  /** Rows this loop committed since it started. */
+  eventsCopied: number;
+  /** Rows per second over the last catch-up that copied anything. */
+  lastRowsPerSecond: number;
+  lastError: string | undefined;
+  lastErrorAt: Date | undefined;
+}
+
+export interface LoopOptions {
+  source: DatabaseConfig;
+  destination: DatabaseConfig;
+  maxEventsPerWrite: number;
+  connectTimeoutMs: number;
+  pollIntervalMs: number;
+  log: Logger;
+}
+
+/** A catch-up that copies at least this many rows, or lasts at least this long, is logged at info. */
+const NOTABLE_CATCH_UP_ROWS = 10_000;
+const NOTABLE_CATCH_UP_MS = 1000;
+
+export class DestinationLoop {
+  readonly name: string;
+  private readonly wake = new Wake();
+  private readonly log: Logger;
+  private state: LoopState = 'connecting';
+  private position = 0;
+  private sourceMaxId = 0;
+  private firstPendingTsMs: number | undefined;
+  private eventsCopied = 0;
+  private lastRowsPerSecond = 0;
+  private lastError: Error | undefined;
+  private lastErrorAt: Date | undefined;
+  private sourceClient: pg.Client | undefined;
+  private destinationClient: pg.Client | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: LoopOptions) {
+    this.name = describeDatabase(options.destination);
+    this.log = options.log.child({ destination: this.name });
+  }
+
+  /** Starts the loop; the promise settles when it stops, rejecting on a permanent fault. */
+  start(): Promise<void> {
+    this.running ??= this.run();
+    return this.running;
+  }
+
+  /** A wake-up: the source may have new rows. */
+  nudge(): void {
+    this.wake.nudge();
+  }
+
+  /** Lets the batch in flight commit or roll back, closes the connections, and resolves. */
+  async stop(): Promise<void> {
+    this.wake.cancel();
+    await this.running?.catch(() => {});
+  }
+
+  status(now = Date.now()): DestinationStatus {
+    const lagEvents = Math.max(0, this.sourceMaxId - this.position);
+    return {
+      name: this.name,
+      state: this.state,
+      position: this.position,
+      sourceMaxId: this.sourceMaxId,
+      lagEvents,
+      lagMs: lagEvents > 0 && this.firstPendingTsMs !== undefined ? Math.max(0, now - this.firstPendingTsMs) : 0,
+      eventsCopied: this.eventsCopied,
+      lastRowsPerSecond: this.lastRowsPerSecond,
+      lastError: this.lastError?.message,
+      lastErrorAt: this.lastErrorAt,
+    };
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    try {
+      while (!this.wake.isCancelled) {
+        try {
+          await this.ensureConnected();
+          this.wake.take();
+          await this.catchUp();
+          attempt = 0;
+          this.state = 'streaming';
+          await this.wake.wait(this.options.pollIntervalMs);
+        } catch (thrown) {
+          const error = coerceError(thrown);
+          await this.dropConnections();
+          if (this.wake.isCancelled) break;
+          this.lastError = error;
+          this.lastErrorAt = new Date();
+          if (!isTransient(error)) {
+            this.log.error({ err: error }, 'replication to this destination stopped');
+            throw error;
+          }
+          const delayMs = backoffDelayMs(attempt++);
+          this.state = 'retrying';
+          this.log.warn({ err: error, attempt, retryInMs: delayMs }, 'transient fault; retrying');
+          await this.wake.wait(delayMs, false);
+        }
+      }
+    } finally {
+      this.state = 'stopped';
+      await this.dropConnections();
+    }
+  }
+
+  private async ensureConnected(): Promise<void> {
+    if (this.sourceClient !== undefined && this.destinationClient !== undefined) return;
+    this.state = 'connecting';
+    const connectOptions = (role: string) => ({
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      applicationName: `slate-replicator ${role}`,
+    });
+    // An idle client's error is reported again by its next query, which is where it is handled.
+    const ignore = (error: Error) => this.log.debug({ err: error }, 'connection error');
+    this.sourceClient = await connect(this.options.source, connectOptions('reader'), ignore);
+    this.destinationClient = await connect(this.options.destination, connectOptions('writer'), ignore);
+    this.position = await readPosition(this.destinationClient);
+  }
+
+  private async dropConnections(): Promise<void> {
+    const clients = [this.sourceClient, this.destinationClient];
+    this.sourceClient = undefined;
+    this.destinationClient = undefined;
+    await Promise.all(clients.map((client) => closeQuietly(client)));
+  }
+
+  /** Copies batches until the source has nothing after the position (or the loop is stopped). */
+  private async catchUp(): Promise<void> {
+    const source = this.sourceClient;
+    const destination = this.destinationClient;
+    if (source === undefined || destination === undefined) return;
+    const startedAt = performance.now();
+    let rows = 0;
+    while (!this.wake.isCancelled) {
+      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite);
+      if (isSourceGap(plan)) {
+        throw new DivergenceError(
+          `the source's ids are not consecutive after id ${plan.afterId} (next id found: ${plan.nextId ?? 'none'}): ` +
+            'a row was inserted into the source events table without insert_events. Nothing after id ' +
+            `${plan.afterId} can be replicated safely; repair the source's ids, then restart.`,
+        );
+      }
+      this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
+      this.firstPendingTsMs = plan.firstPendingTsMs;
+      if (plan.rowCount === 0) break;
+      this.state = 'catching-up';
+      const written = await writeBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
+        position: this.position,
+        lastId: plan.lastId,
+        maxEventsPerWrite: this.options.maxEventsPerWrite,
+      });
+      this.position = plan.lastId;
+      this.eventsCopied += written;
+      rows += written;
+    }
+    if (rows === 0) return;
+    const seconds = (performance.now() - startedAt) / 1000;
+    this.lastRowsPerSecond = Math.round(rows / Math.max(seconds, 1e-6));
+    const fields = { rows, seconds: Number(seconds.toFixed(3)), rowsPerSecond: this.lastRowsPerSecond, position: this.position };
+    if (rows >= NOTABLE_CATCH_UP_ROWS || seconds * 1000 >= NOTABLE_CATCH_UP_MS) this.log.info(fields, 'caught up');
+    else this.log.debug(fields, 'caught up');
+  }
+}
