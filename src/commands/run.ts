@@ -1,6 +1,8 @@
 /**
  * The replicator's main job, reached as `slate-replicator -c config.js [--dry-run]`.
  */
+import { describeConfig } from '../config/describeConfig.js';
+import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 
 export interface RunOptions {
@@ -14,5 +16,14 @@ export async function runAction(options: RunOptions): Promise<void> {
       { path: '--config-filename', message: 'required: name the configuration file with -c <file>' },
     ]);
   }
+  // A ConfigError lists every problem of the file; cli.ts prints it and exits 2.
+  const config = await loadConfig(options.configFilename);
+  if (options.dryRun === true) {
+    // Validation only: nothing below this point (no connection) may run for --dry-run.
+    process.stdout.write(describeConfig(config));
+    return;
+  }
+
+  // ---- The engine starts here, with `config`. ----
   throw new Error('not wired yet');
 }
