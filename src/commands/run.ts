@@ -4,6 +4,8 @@
 import { describeConfig } from '../config/describeConfig.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { replicate } from './replicate.js';
 
 export interface RunOptions {
   configFilename?: string;
@@ -23,7 +25,5 @@ export async function runAction(options: RunOptions): Promise<void> {
     process.stdout.write(describeConfig(config));
     return;
   }
-
-  // ---- The engine starts here, with `config`. ----
-  throw new Error('not wired yet');
+  await replicate(config, createLogger());
 }
