@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, ReplicatorError, coerceError } from './errors.js';
 import { runAction } from './commands/run.js';
+import { loadCommand } from './commands/load.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -31,6 +32,7 @@ function buildProgram(): Command {
     .option('-c, --config-filename <file>', 'configuration file: .js (CommonJS or ESM) or .json')
     .option('--dry-run', 'validate the configuration, print it with passwords masked and exit: 0 if valid, 2 if not; connects to nothing')
     .action(runAction);
+  program.addCommand(loadCommand());
   return program;
 }
 
