@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,18 +91,29 @@ describe('--dry-run', () => {
     expect((JSON.parse(result.stdout) as { eventSource: { password: string } }).eventSource.password).toBe('********');
   });
 
-  test('connects to nothing: unreachable hosts still validate at once', async () => {
+  test('connects to nothing: a server that never answers and a closed port still validate at once', async () => {
     const port = await closedPort();
-    const file = await configFile(`module.exports = {
-      connectTimeout: 15000,
-      eventSource: { host: '10.255.255.1', databaseName: 'src', password: 'unreachable-secret' },
-      replicationDestinations: [{ host: '127.0.0.1', port: ${port}, databaseName: 'dst' }],
-    };`);
-    const result = await runCli(['-c', file, '--dry-run']);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.elapsedMs).toBeLessThan(3000);
-    expect(result.stdout).not.toContain('unreachable-secret');
+    // Accepts TCP connections and never answers: a connection attempt would hang until connectTimeout.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      const file = await configFile(`module.exports = {
+        connectTimeout: 15000,
+        eventSource: { host: '127.0.0.1', port: ${silentPort}, databaseName: 'src', password: 'unreachable-secret' },
+        replicationDestinations: [{ host: '127.0.0.1', port: ${port}, databaseName: 'dst' }],
+      };`);
+      const result = await runCli(['-c', file, '--dry-run']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.elapsedMs).toBeLessThan(3000);
+      expect(result.stdout).not.toContain('unreachable-secret');
+      expect(sockets).toHaveLength(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   test('an invalid config: exit 2, every problem on stderr, nothing on stdout, no password anywhere', async () => {
