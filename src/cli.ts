@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, ReplicatorError, coerceError } from './errors.js';
 import { runAction } from './commands/run.js';
 import { loadCommand } from './commands/load.js';
+import { initDbCommand } from './commands/initDb.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -33,6 +34,7 @@ function buildProgram(): Command {
     .option('--dry-run', 'validate the configuration, print it with passwords masked and exit: 0 if valid, 2 if not; connects to nothing')
     .action(runAction);
   program.addCommand(loadCommand());
+  program.addCommand(initDbCommand());
   return program;
 }
 
