@@ -1,0 +1,257 @@
+/**
+ * The replication engine against real PostgreSQL: catch-up, exact rows, atomic source
+ * transactions, wake-ups lost or never sent, a destination server going away.
+ */
+import { describe, expect, test } from 'vitest';
+import { adminUrl, createTestDatabase, createLegacySourceDatabase } from './helpers/databases.js';
+import { adminQuery } from './helpers/admin.js';
+import { startCluster } from './helpers/cluster.js';
+import {
+  copyPrefix,
+  insertEvents,
+  insertEventsWith,
+  insertNumbered,
+  insertTransactions,
+  maxId,
+  summarize,
+  waitForMaxId,
+  waitUntil,
+  withClient,
+} from './helpers/events.js';
+import { replicatorConfig, startTestReplicator } from './helpers/replicator.js';
+
+describe('catch-up', () => {
+  test('copies a 50,000-event backlog into an empty and a half-filled destination, then follows new events', async () => {
+    const source = await createTestDatabase('source');
+    const empty = await createTestDatabase('destination');
+    const halfFilled = await createTestDatabase('destination');
+    // 50 source transactions of 1,000 events.
+    const backlog = await insertTransactions(source, 50, 1000);
+    expect(backlog).toBe(50_000);
+    await copyPrefix(source, halfFilled, 25_000);
+
+    const { replicator } = await startTestReplicator(
+      replicatorConfig(source, [empty, halfFilled], { maxEventsPerWrite: 3_000, pollIntervalMs: 60_000 }),
+    );
+    await waitForMaxId(empty, backlog, 60_000);
+    await waitForMaxId(halfFilled, backlog, 60_000);
+    const expected = await summarize(source);
+    expect(await summarize(empty)).toEqual(expected);
+    expect(await summarize(halfFilled)).toEqual(expected);
+    expect(replicator.status().destinations.map((d) => d.eventsCopied)).toEqual([50_000, 25_000]);
+
+    // The safety poll is a minute away: only a notification can bring these within a second.
+    const newMax = await insertNumbered(source, 10, 'live');
+    await Promise.all([waitForMaxId(empty, newMax, 1000), waitForMaxId(halfFilled, newMax, 1000)]);
+    expect(await summarize(empty)).toEqual(await summarize(source));
+  });
+
+  test('replicates from a source made by the old init-slate-db (per-row notify with the event in the payload)', async () => {
+    const source = await createLegacySourceDatabase();
+    const destination = await createTestDatabase('destination');
+    await withClient(source, async (client) => {
+      await client.query(`SELECT insert_events($$($1[1], $2, '{"entityName":"Person","n":1}'), ($1[2], $2, '{"n":2}')$$)`);
+    });
+    await startTestReplicator(replicatorConfig(source, [destination]));
+    await waitForMaxId(destination, 2);
+    await withClient(source, async (client) => {
+      await client.query(`SELECT insert_events($$($1[1], $2, '{"n":3}')$$)`);
+    });
+    await waitForMaxId(destination, 3, 1000);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+});
+
+describe('exact rows', () => {
+  test('rows are equal as PostgreSQL compares them: microseconds, big numbers, Unicode, escapes, a 1 MB event', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    // Numbers go in as JSON text so no JavaScript double ever rounds them.
+    await withClient(source, async (client) => {
+      await client.query(`SELECT insert_events($1::jsonb)`, [
+        `[{"big": 12345678901234567890, "precise": 1.10, "tiny": 1e-400, "huge": 1.7976931348623157e309,
+           "neg": -0.000000000000000000000001, "exp": 6.02214076E23}]`,
+      ]);
+    });
+    await insertEvents(source, [
+      { text: 'Grüße, 日本語, emoji 😀, rtl עברית' },
+      { text: 'quote \' double " backslash \\ tab \t newline \n nul-free \u0001 control' },
+      { text: '\\u0000 is not a NUL here; $1[1] and $2 are just text' },
+      { nested: { deep: [1, [2, [3, { k: null, t: true, f: false }]]] } },
+    ]);
+    await insertEvents(source, [{ blob: 'x'.repeat(1024 * 1024), entityName: 'Big' }]);
+    // Three separate transactions a few microseconds apart: ts must keep every digit.
+    for (let i = 0; i < 3; i++) await insertEvents(source, [{ i }]);
+
+    await startTestReplicator(replicatorConfig(source, [destination]));
+    const expected = await summarize(source);
+    await waitForMaxId(destination, expected.maxId);
+    expect(await summarize(destination)).toEqual(expected);
+    // The microseconds really are there to lose.
+    const micros = await withClient(destination, async (client) =>
+      (await client.query<{ us: string }>(`SELECT count(*) FILTER (WHERE extract(microseconds FROM ts)::bigint % 1000 <> 0)::text AS us FROM events`)).rows[0]?.us,
+    );
+    expect(Number(micros)).toBeGreaterThan(0);
+    const big = await withClient(destination, async (client) =>
+      (await client.query<{ big: string; precise: string }>(`SELECT event->>'big' AS big, event->>'precise' AS precise FROM events WHERE id = 1`)).rows[0],
+    );
+    expect(big).toEqual({ big: '12345678901234567890', precise: '1.10' });
+  });
+});
+
+describe('atomic source transactions', () => {
+  test('a 25,000-row source transaction with maxEventsPerWrite 10,000 never shows partly', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 7, 'before');
+    await insertNumbered(source, 25_000, 'big');
+    await insertNumbered(source, 3, 'after');
+    const boundaries = new Set([0, 7, 25_007, 25_010]);
+
+    const seen = new Set<number>();
+    let sampling = true;
+    const sampler = withClient(destination, async (client) => {
+      while (sampling) {
+        const result = await client.query<{ max: string | null }>('SELECT max(id)::text AS max FROM events');
+        seen.add(Number(result.rows[0]?.max ?? 0));
+      }
+    });
+    await startTestReplicator(replicatorConfig(source, [destination], { maxEventsPerWrite: 10_000 }));
+    await waitForMaxId(destination, 25_010, 60_000);
+    sampling = false;
+    await sampler;
+    for (const value of seen) expect(boundaries.has(value), `sampled max(id) ${value}`).toBe(true);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('small source transactions are never split across destination transactions', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    // Transactions of 7 rows with maxEventsPerWrite 10: every batch must stop at a multiple of 7.
+    await insertTransactions(source, 30, 7);
+    const { logs } = await startTestReplicator(replicatorConfig(source, [destination], { maxEventsPerWrite: 10 }));
+    await waitForMaxId(destination, 210);
+    const positions = await withClient(destination, async (client) =>
+      (await client.query<{ xmin: string; max: string }>('SELECT xmin::text, max(id)::text AS max FROM events GROUP BY xmin')).rows.map((r) => Number(r.max)),
+    );
+    expect(positions.length).toBe(30);
+    for (const position of positions) expect(position % 7).toBe(0);
+    expect(logs.records.filter((r) => r.level === 50)).toEqual([]);
+  });
+});
+
+describe('wake-ups', () => {
+  test('events committed while the listener is down arrive once it reconnects, without any poll', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    const writer = await source.connect();
+    await insertEventsWith(writer, [{ first: true }]);
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 600_000 }));
+    await waitForMaxId(destination, 1);
+
+    // Keep the listener out while events are committed: their notifications reach no one.
+    await adminQuery(adminUrl(), (admin) => admin.query(`ALTER DATABASE ${source.name} ALLOW_CONNECTIONS false`));
+    await writer.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name = 'slate-replicator listener'`,
+    );
+    await waitUntil('the listener noticed', () => !replicator.status().listenerConnected);
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = await insertEventsWith(writer, [{ whileDown: i }, { whileDown: i, second: true }]);
+    await adminQuery(adminUrl(), (admin) => admin.query(`ALTER DATABASE ${source.name} ALLOW_CONNECTIONS true`));
+
+    await waitForMaxId(destination, last, 30_000);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+    expect(replicator.status().listenerReconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  test('repeated listener terminations while events are inserted lose nothing', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 600_000 }));
+    const writer = await source.connect();
+    let last = 0;
+    for (let round = 0; round < 10; round++) {
+      last = await insertEventsWith(writer, [{ round }]);
+      await writer.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'slate-replicator listener'`,
+      );
+      last = await insertEventsWith(writer, [{ round, after: true }]);
+    }
+    await waitForMaxId(destination, last, 30_000);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('the safety poll alone brings everything when the source never notifies', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await withClient(source, (client) => client.query('ALTER TABLE events DISABLE TRIGGER notify_insert'));
+    await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 200 }));
+    const last = await insertTransactions(source, 5, 10);
+    await waitForMaxId(destination, last, 10_000);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('foreign and non-JSON payloads on the channel are only wake-ups', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [destination]));
+    await withClient(source, async (client) => {
+      await client.query(`NOTIFY eventsinsert, 'not json {'`);
+      await client.query(`NOTIFY eventsinsert, '{"table":"events","id":999999}'`);
+    });
+    const last = await insertNumbered(source, 5);
+    await waitForMaxId(destination, last, 5_000);
+    expect(replicator.status().destinations[0]?.state).not.toBe('stopped');
+  });
+});
+
+describe('destinations are independent', () => {
+  test('one destination server stopped: the other keeps up; the stopped one catches up on return, no duplicates', async () => {
+    const source = await createTestDatabase('source');
+    const near = await createTestDatabase('destination');
+    const cluster = await startCluster();
+    const far = await cluster.createDatabase('destination');
+    await insertNumbered(source, 100);
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [near, far], { pollIntervalMs: 1_000 }));
+    await waitForMaxId(far, 100);
+
+    await cluster.stop();
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = await insertNumbered(source, 50, `down${i}`);
+    await waitForMaxId(near, last, 5_000);
+    await waitUntil('the far destination is retrying', () => replicator.status().destinations[1]?.state === 'retrying', 30_000);
+
+    await cluster.start();
+    await waitForMaxId(far, last, 60_000);
+    const expected = await summarize(source);
+    expect(await summarize(near)).toEqual(expected);
+    expect(await summarize(far)).toEqual(expected);
+  });
+});
+
+describe('another writer', () => {
+  test('a row inserted by hand into a destination stops the replicator instead of being overwritten or skipped', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [destination]));
+    await waitForMaxId(destination, 10);
+    await withClient(destination, (client) => client.query(`INSERT INTO events VALUES (11, now(), '{"by":"hand"}')`));
+    await insertNumbered(source, 5);
+    await expect(replicator.done).rejects.toMatchObject({ exitCode: 6 });
+    expect(await maxId(destination)).toBe(11);
+  });
+
+  test('a source row inserted behind insert_events (a gap in ids) stops the replicator', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [destination]));
+    await waitForMaxId(destination, 10);
+    await withClient(source, (client) => client.query(`INSERT INTO events VALUES (15, now(), '{"by":"hand"}')`));
+    await expect(replicator.done).rejects.toThrow(/not consecutive after id 10/);
+    expect(await maxId(destination)).toBe(10);
+  });
+});
