@@ -88,11 +88,11 @@ BEGIN
 
     EXECUTE 'INSERT INTO events (id, ts, event) VALUES ' || insertValues
         USING ARRAY(SELECT generate_series(first_id, last_id)), insert_ts;
+    GET DIAGNOSTICS n_inserted = ROW_COUNT;
 
-    SELECT count(*) INTO n_inserted
-    FROM events
-    WHERE events.id BETWEEN first_id AND last_id AND events.ts = insert_ts;
-    IF n_inserted <> n_rows THEN
+    IF n_inserted <> n_rows OR n_rows <> (
+        SELECT count(*) FROM events WHERE events.id BETWEEN first_id AND last_id AND events.ts = insert_ts
+    ) THEN
         RAISE EXCEPTION 'the rows of insertValues do not all take their id from $1[1] .. $1[%] and their ts from $2, unchanged', n_rows
             USING HINT = 'Use $1[n] as the id and $2 as the ts of every row, unchanged, and nothing else for them';
     END IF;

