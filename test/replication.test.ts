@@ -231,6 +231,33 @@ describe('destinations are independent', () => {
   });
 });
 
+describe('one writer per destination', () => {
+  test('a second replicator waits as a standby and takes over when the first stops', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    const config = replicatorConfig(source, [destination], { pollIntervalMs: 200 });
+    const first = await startTestReplicator(config);
+    await waitForMaxId(destination, 10);
+    const second = await startTestReplicator(config);
+    await waitUntil('the second is a standby', () => second.replicator.status().destinations[0]?.state === 'standby');
+    expect(second.logs.messages().some((m) => m.startsWith('standby:'))).toBe(true);
+
+    const holder = await withClient(destination, async (client) =>
+      (await client.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1936482676 AND objid = 1 AND granted`,
+      )).rows[0]?.n,
+    );
+    expect(holder).toBe('1');
+
+    await first.replicator.stop();
+    const last = await insertNumbered(source, 5);
+    await waitForMaxId(destination, last, 10_000);
+    expect(second.replicator.status().destinations[0]?.eventsCopied).toBe(5);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+});
+
 describe('another writer', () => {
   test('a row inserted by hand into a destination stops the replicator instead of being overwritten or skipped', async () => {
     const source = await createTestDatabase('source');

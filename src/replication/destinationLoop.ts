@@ -3,9 +3,10 @@
  * copies every source row after the destination's position, batch by batch, until none
  * are left; then it waits for a wake-up or the safety poll.
  *
- *   connecting --> catching-up <--> streaming
- *        ^              |               |
- *        +-- retrying <-+---------------+   (transient fault: backoff, new connections)
+ *   connecting --> standby --> catching-up <--> streaming
+ *        ^       (another replicator      |               |
+ *        |        holds the writer lock)  |               |
+ *        +-------------- retrying <-------+---------------+   (transient fault: backoff, new connections)
  *   any state --> stopped (stop(), or a permanent fault, which `done` rejects with)
  *
  * The position is read from the destination at every (re)connection and then advanced by
@@ -21,10 +22,13 @@ import { closeQuietly, connect } from '../db/connect.js';
 import { copyRowsOut, isSourceGap, planBatch } from '../db/sourceReader.js';
 import { readPosition, writeBatch } from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
+import { WRITER_LOCK_RETRY_MS, tryWriterLock, writerLockHolder } from '../db/writerLock.js';
 import { backoffDelayMs } from './backoff.js';
 import { Wake } from './wake.js';
+import type { ReplicationObserver } from './observer.js';
+import { faultReason } from './observer.js';
 
-export type LoopState = 'connecting' | 'catching-up' | 'streaming' | 'retrying' | 'stopped';
+export type LoopState = 'connecting' | 'standby' | 'catching-up' | 'streaming' | 'retrying' | 'stopped';
 
 export interface DestinationStatus {
   /** `host:port/databaseName` of the destination. */
@@ -53,6 +57,7 @@ export interface LoopOptions {
   connectTimeoutMs: number;
   pollIntervalMs: number;
   log: Logger;
+  observer?: ReplicationObserver | undefined;
 }
 
 /** A catch-up that copies at least this many rows, or lasts at least this long, is logged at info. */
@@ -136,6 +141,7 @@ export class DestinationLoop {
           }
           const delayMs = backoffDelayMs(attempt++);
           this.state = 'retrying';
+          this.options.observer?.retrying?.(this.name, faultReason(error));
           this.log.warn({ err: error, attempt, retryInMs: delayMs }, 'transient fault; retrying');
           await this.wake.wait(delayMs, false);
         }
@@ -157,7 +163,26 @@ export class DestinationLoop {
     const ignore = (error: Error) => this.log.debug({ err: error }, 'connection error');
     this.sourceClient = await connect(this.options.source, connectOptions('reader'), ignore);
     this.destinationClient = await connect(this.options.destination, connectOptions('writer'), ignore);
+    await this.becomeWriter(this.destinationClient);
     this.position = await readPosition(this.destinationClient);
+  }
+
+  /** Takes the destination's writer lock, waiting as a standby while another replicator has it. */
+  private async becomeWriter(destination: pg.Client): Promise<void> {
+    let waited = false;
+    while (!this.wake.isCancelled) {
+      if (await tryWriterLock(destination)) {
+        if (waited) this.log.info('writer lock taken: this replicator now writes to the destination');
+        return;
+      }
+      if (!waited) {
+        const holder = await writerLockHolder(destination);
+        this.log.warn({ holder }, 'standby: another replicator holds this destination\'s writer lock; waiting to take over');
+        waited = true;
+      }
+      this.state = 'standby';
+      await this.wake.wait(WRITER_LOCK_RETRY_MS, false);
+    }
   }
 
   private async dropConnections(): Promise<void> {
@@ -187,6 +212,7 @@ export class DestinationLoop {
       this.firstPendingTsMs = plan.firstPendingTsMs;
       if (plan.rowCount === 0) break;
       this.state = 'catching-up';
+      const batchStartedAt = performance.now();
       const written = await writeBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
         position: this.position,
         lastId: plan.lastId,
@@ -194,6 +220,7 @@ export class DestinationLoop {
       });
       this.position = plan.lastId;
       this.eventsCopied += written;
+      this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
       rows += written;
     }
     if (rows === 0) return;

@@ -18,6 +18,7 @@ import { startListener } from '../listener.js';
 import type { Listener } from '../listener.js';
 import { DestinationLoop } from './destinationLoop.js';
 import type { DestinationStatus } from './destinationLoop.js';
+import type { ReplicationObserver } from './observer.js';
 
 export interface ReplicatorStatus {
   /** The highest source id any loop has seen. */
@@ -67,7 +68,11 @@ export async function checkDatabases(config: ReplicatorConfig, log: Logger): Pro
   }
 }
 
-export async function startReplicator(config: ReplicatorConfig, log: Logger): Promise<Replicator> {
+export interface ReplicatorOptions {
+  observer?: ReplicationObserver;
+}
+
+export async function startReplicator(config: ReplicatorConfig, log: Logger, options: ReplicatorOptions = {}): Promise<Replicator> {
   await checkDatabases(config, log);
   const loops = config.replicationDestinations.map(
     (destination) =>
@@ -78,13 +83,15 @@ export async function startReplicator(config: ReplicatorConfig, log: Logger): Pr
         connectTimeoutMs: config.connectTimeout,
         pollIntervalMs: config.pollIntervalMs,
         log,
+        observer: options.observer,
       }),
   );
   const listener: Listener = await startListener({
     source: config.eventSource,
     connectTimeoutMs: config.connectTimeout,
     log,
-    onWakeUp: () => {
+    onWakeUp: (reason) => {
+      if (reason === 'reconnected') options.observer?.listenerReconnected?.();
       for (const loop of loops) loop.nudge();
     },
   });
