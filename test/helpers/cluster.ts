@@ -22,6 +22,8 @@ const EMBEDDED_SERVER_VERSION_NUM = 180000;
 
 export interface Cluster {
   readonly port: number;
+  /** The cluster's data directory (removed by destroy()). */
+  readonly dataDir: string;
   /** A superuser URL on the cluster's `postgres` database. */
   readonly adminUrl: string;
   readonly running: boolean;
@@ -39,6 +41,7 @@ export async function startCluster(): Promise<Cluster> {
   const server = await startEmbeddedServer();
   const cluster: Cluster = {
     port: server.port,
+    dataDir: server.dataDir,
     adminUrl: server.adminUrl,
     get running() {
       return server.running;
