@@ -245,7 +245,8 @@ describe('one writer per destination', () => {
 
     const holder = await withClient(destination, async (client) =>
       (await client.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1936482676 AND objid = 1 AND granted`,
+        `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 1936482676 AND objid = 1 AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       )).rows[0]?.n,
     );
     expect(holder).toBe('1');

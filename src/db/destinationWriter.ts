@@ -8,16 +8,16 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { DivergenceError } from '../errors.js';
+import { bounded, stallGuard } from './timeouts.js';
 
 /** Produces the source rows `afterId+1 .. lastId` as a binary COPY stream. */
 export type RowSource = (afterId: number, lastId: number) => Readable;
 
 /** The destination's position: its `max(id)`, 0 when empty. */
 export async function readPosition(destination: pg.Client): Promise<number> {
-  const result = await destination.query<{ max_id: string | null }>({
-    name: 'slate-position',
-    text: 'SELECT max(id)::text AS max_id FROM events',
-  });
+  const result = await destination.query<{ max_id: string | null }>(
+    bounded({ name: 'slate-position', text: 'SELECT max(id)::text AS max_id FROM events' }),
+  );
   return Number(result.rows[0]?.max_id ?? 0);
 }
 
@@ -37,11 +37,11 @@ export interface WriteBatch {
  * nothing is written.
  */
 export async function writeBatch(destination: pg.Client, rows: RowSource, batch: WriteBatch): Promise<number> {
-  await destination.query('BEGIN');
+  await destination.query(bounded({ text: 'BEGIN' }));
   try {
     // EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer until we
     // commit, so the position read below cannot change before the rows land.
-    await destination.query('LOCK TABLE events IN EXCLUSIVE MODE');
+    await destination.query(bounded({ text: 'LOCK TABLE events IN EXCLUSIVE MODE' }));
     const position = await readPosition(destination);
     if (position !== batch.position) {
       throw new DivergenceError(
@@ -53,7 +53,12 @@ export async function writeBatch(destination: pg.Client, rows: RowSource, batch:
     for (let from = batch.position; from < batch.lastId; from += batch.maxEventsPerWrite) {
       const to = Math.min(from + batch.maxEventsPerWrite, batch.lastId);
       const into = destination.query(copyFrom('COPY events (id, ts, event) FROM STDIN (FORMAT binary)'));
-      await pipeline(rows(from, to), into);
+      const guard = stallGuard();
+      try {
+        await Promise.race([pipeline(rows(from, to), guard.stream, into), guard.stalled]);
+      } finally {
+        guard.clear();
+      }
       if (into.rowCount !== to - from) {
         throw new DivergenceError(
           `expected to copy ids ${from + 1}..${to} (${to - from} rows) but the source gave ${into.rowCount}`,
@@ -61,10 +66,10 @@ export async function writeBatch(destination: pg.Client, rows: RowSource, batch:
       }
       written += into.rowCount;
     }
-    await destination.query('COMMIT');
+    await destination.query(bounded({ text: 'COMMIT' }));
     return written;
   } catch (error) {
-    await destination.query('ROLLBACK').catch(() => {});
+    await destination.query(bounded({ text: 'ROLLBACK' })).catch(() => {});
     throw error;
   }
 }

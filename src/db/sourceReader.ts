@@ -11,6 +11,7 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Readable } from 'node:stream';
+import { bounded } from './timeouts.js';
 
 /** What the source holds after a destination's position, as far as one batch looks. */
 export interface BatchPlan {
@@ -77,7 +78,7 @@ export async function planBatch(
     cut_id: string | null;
     first_ts_ms: number | null;
     source_max_id: string | null;
-  }>({ name: 'slate-plan-batch', text: PLAN_SQL, values: [position, maxEventsPerWrite] });
+  }>(bounded({ name: 'slate-plan-batch', text: PLAN_SQL, values: [position, maxEventsPerWrite] }));
   const row = result.rows[0];
   const sourceMaxId = toId(row?.source_max_id ?? null) ?? 0;
   if (row === undefined || row.seen === 0) {
@@ -93,11 +94,9 @@ export async function planBatch(
   if (cutId !== undefined) {
     return { rowCount: cutId - position, lastId: cutId, oversized: false, firstPendingTsMs, sourceMaxId };
   }
-  const end = await source.query<{ last_id: string | null; n: number }>({
-    name: 'slate-transaction-end',
-    text: TRANSACTION_END_SQL,
-    values: [position],
-  });
+  const end = await source.query<{ last_id: string | null; n: number }>(
+    bounded({ name: 'slate-transaction-end', text: TRANSACTION_END_SQL, values: [position] }),
+  );
   const lastId = toId(end.rows[0]?.last_id ?? null) ?? position;
   const n = end.rows[0]?.n ?? 0;
   if (lastId - position !== n) return { afterId: position, nextId: firstId };

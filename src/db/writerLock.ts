@@ -9,6 +9,7 @@
  *   SELECT * FROM pg_locks WHERE locktype = 'advisory' AND classid = 1936482676 AND objid = 1;
  */
 import type pg from 'pg';
+import { bounded } from './timeouts.js';
 
 /** `'slat'` as a big-endian int4: the lock's first key (pg_locks.classid). */
 export const WRITER_LOCK_CLASS_ID = 0x736c6174;
@@ -18,10 +19,9 @@ export const WRITER_LOCK_OBJECT_ID = 1;
 export const WRITER_LOCK_RETRY_MS = 1000;
 
 export async function tryWriterLock(client: pg.Client): Promise<boolean> {
-  const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
-    WRITER_LOCK_CLASS_ID,
-    WRITER_LOCK_OBJECT_ID,
-  ]);
+  const result = await client.query<{ locked: boolean }>(
+    bounded({ text: 'SELECT pg_try_advisory_lock($1, $2) AS locked', values: [WRITER_LOCK_CLASS_ID, WRITER_LOCK_OBJECT_ID] }),
+  );
   return result.rows[0]?.locked === true;
 }
 
@@ -35,11 +35,13 @@ export interface LockHolder {
 /** Who holds the writer lock of the connected database, if anyone (and if visible to us). */
 export async function writerLockHolder(client: pg.Client): Promise<LockHolder | undefined> {
   const result = await client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: string | null }>(
-    `SELECT l.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start::text AS backend_start
+    bounded({
+      text: `SELECT l.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start::text AS backend_start
      FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    [WRITER_LOCK_CLASS_ID, WRITER_LOCK_OBJECT_ID],
+      values: [WRITER_LOCK_CLASS_ID, WRITER_LOCK_OBJECT_ID],
+    }),
   );
   const row = result.rows[0];
   if (row === undefined) return undefined;
