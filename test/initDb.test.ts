@@ -92,8 +92,7 @@ describe('init-db creates databases', () => {
     const name = newDatabaseName();
     const { args, env } = serverArgs();
     const result = await runCli(['init-db', ...args, '-n', name, '-t', 'source'], env);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout).toContain(`created source database ${name}`);
 
     const [catalog] = await inDatabase(name, CATALOG_SQL);
@@ -114,7 +113,7 @@ describe('init-db creates databases', () => {
     if (server.user !== undefined) args.push('--user', server.user);
     if (server.password !== undefined) args.push('--password', server.password);
     const result = await runCli(['init-db', ...args, '--new-database', name, '--type', 'destination']);
-    expect(result.code).toBe(0);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout).not.toContain(server.password ?? '\u0000');
 
     const [catalog] = await inDatabase(name, CATALOG_SQL);
@@ -139,16 +138,17 @@ describe('init-db creates databases', () => {
 
   test('when the schema cannot be applied, the new database is dropped again (exit code 5)', async () => {
     const cluster = await startCluster();
-    // A table called events in template1 makes every new database start with one, so
-    // applying the schema fails after CREATE DATABASE succeeded.
-    await adminQuery(urlForDatabase(cluster.adminUrl, 'template1'), (client) =>
-      client.query('CREATE TABLE events (x int)'),
-    );
+    // A role that may create databases but whose sessions have no schema to create objects
+    // in: CREATE DATABASE succeeds, applying the schema to the new database fails.
+    await adminQuery(cluster.adminUrl, async (admin) => {
+      await admin.query(`CREATE ROLE maker LOGIN CREATEDB PASSWORD 'maker-password'`);
+      await admin.query(`ALTER ROLE maker SET search_path = ''`);
+    });
     const name = 'half_made';
-    const { args, env } = serverArgs(cluster.adminUrl);
-    const result = await runCli(['init-db', ...args, '-n', name, '-t', 'source'], env);
+    const args = ['--host', '127.0.0.1', '--port', String(cluster.port), '--user', 'maker', '--password', 'maker-password'];
+    const result = await runCli(['init-db', ...args, '-n', name, '-t', 'source']);
     expect(result.code).toBe(5);
-    expect(result.stderr).toMatch(/applying the source schema to the new database half_made failed: .*already exists/);
+    expect(result.stderr).toMatch(/applying the source schema to the new database half_made failed: no schema has been selected/);
     expect(result.stderr).toContain('dropped again');
     expect(await databaseExists(name, cluster.adminUrl)).toBe(false);
   });
@@ -195,7 +195,7 @@ describe('init-db --dry-run', () => {
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`connect to 127.0.0.1:${port}/postgres as alice, password ******** (from PGPASSWORD)`);
-    expect(result.stdout).toContain('create the database plan_only');
+    expect(result.stdout).toContain('create the database plan_only (from template0)');
     expect(result.stdout).toContain('sql/events.sql, sql/source.sql');
     expect(result.stdout + result.stderr).not.toContain('pg-secret-value');
   });

@@ -141,7 +141,7 @@ export function describePlan(settings: InitDbSettings): string {
     'init-db --dry-run: nothing was connected to. Without --dry-run, init-db would:',
     `  1. connect to ${describeDatabase(server)} as ${login}, ${password}, waiting at most ${settings.connectTimeoutMs} ms`,
     `  2. stop with exit code ${ExitCode.schema} if a database named ${databaseName} exists there`,
-    `  3. create the database ${databaseName}`,
+    `  3. create the database ${databaseName} (from template0)`,
     `  4. apply the ${kind} schema (${files}) to it in one transaction`,
     `  5. drop ${databaseName} again if the schema could not be applied`,
     '',
@@ -193,7 +193,11 @@ export async function initDatabase(settings: InitDbSettings, log: Logger): Promi
     if (await databaseExists(admin, databaseName)) throw alreadyExists(settings);
     log.info({ db: target, kind }, 'creating database');
     try {
-      await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(databaseName)}`);
+      // From template0: it never takes connections, so a session that happens to be in
+      // template1 (an autovacuum worker, an administrator) cannot make CREATE DATABASE fail
+      // with "source database is being accessed by other users"; and the new database holds
+      // exactly the schema of sql/, nothing a site added to template1.
+      await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(databaseName)} TEMPLATE template0`);
     } catch (thrown) {
       throw createFailure(settings, thrown);
     }
