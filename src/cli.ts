@@ -10,6 +10,7 @@ import { ExitCode, ReplicatorError, coerceError } from './errors.js';
 import { runAction } from './commands/run.js';
 import { loadCommand } from './commands/load.js';
 import { initDbCommand } from './commands/initDb.js';
+import { demoCommand } from './commands/demo.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -35,6 +36,7 @@ function buildProgram(): Command {
     .action(runAction);
   program.addCommand(loadCommand());
   program.addCommand(initDbCommand());
+  program.addCommand(demoCommand());
   return program;
 }
 
