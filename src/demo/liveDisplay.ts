@@ -31,15 +31,23 @@ function shortName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-/** Turns running totals into per-second rates between two refreshes. */
+/** A rate over less time than this is mostly noise: the previous one is shown instead. */
+const MIN_RATE_INTERVAL_SECONDS = 0.5;
+
+/** Turns a running total into a per-second rate between two refreshes. */
 class RateMeter {
   private last: { value: number; atSeconds: number } | undefined;
+  private rate = 0;
 
   perSecond(value: number, atSeconds: number): number {
     const last = this.last;
-    this.last = { value, atSeconds };
-    if (last === undefined || atSeconds <= last.atSeconds) return 0;
-    return (value - last.value) / (atSeconds - last.atSeconds);
+    if (last === undefined) {
+      this.last = { value, atSeconds };
+    } else if (atSeconds - last.atSeconds >= MIN_RATE_INTERVAL_SECONDS) {
+      this.rate = (value - last.value) / (atSeconds - last.atSeconds);
+      this.last = { value, atSeconds };
+    }
+    return this.rate;
   }
 }
 
