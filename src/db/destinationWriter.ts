@@ -37,12 +37,14 @@ export interface WriteBatch {
  * nothing is written.
  */
 export async function writeBatch(destination: pg.Client, rows: RowSource, batch: WriteBatch): Promise<number> {
-  await destination.query(bounded({ text: 'BEGIN' }));
+  // One round trip: open the transaction, lock out other writers, read the position.
+  // EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer until we
+  // commit, so the position read cannot change before the rows land.
   try {
-    // EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer until we
-    // commit, so the position read below cannot change before the rows land.
-    await destination.query(bounded({ text: 'LOCK TABLE events IN EXCLUSIVE MODE' }));
-    const position = await readPosition(destination);
+    const opened = (await destination.query(
+      bounded({ text: 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT max(id)::text AS max_id FROM events' }),
+    )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
+    const position = Number(opened[2]?.rows[0]?.max_id ?? 0);
     if (position !== batch.position) {
       throw new DivergenceError(
         `the destination's max id is ${position} but this replicator had written up to ${batch.position}: ` +
@@ -61,7 +63,9 @@ export async function writeBatch(destination: pg.Client, rows: RowSource, batch:
       }
       if (into.rowCount !== to - from) {
         throw new DivergenceError(
-          `expected to copy ids ${from + 1}..${to} (${to - from} rows) but the source gave ${into.rowCount}`,
+          `the source's ids are not consecutive after id ${from}: ids ${from + 1}..${to} hold ${into.rowCount} ` +
+            `rows, not ${to - from}. A row was inserted into the source events table without insert_events; ` +
+            'nothing after the gap can be replicated safely. Repair the source\'s ids, then restart.',
         );
       }
       written += into.rowCount;

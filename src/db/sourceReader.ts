@@ -30,81 +30,56 @@ export interface BatchPlan {
   sourceMaxId: number;
 }
 
-/** A gap in the source's ids: a row was inserted behind `insert_events`'s back. */
-export interface SourceGap {
-  afterId: number;
-  nextId: number | undefined;
-}
-
-// One index range scan over at most maxEventsPerWrite + 1 rows after the position: the
-// extra row tells whether the last row in range ends its transaction.
+// A handful of primary-key and ts-index lookups, whatever maxEventsPerWrite is:
+// - limit_id: the furthest the batch may reach (source max id, or position + maxEventsPerWrite);
+// - if the row after limit_id has the same ts, limit_id is inside a transaction, and the batch
+//   must end before that transaction's first row (found through the ts index);
+// - if that transaction starts right after the position, it is larger than
+//   maxEventsPerWrite and is taken whole: its last row is found the same way.
+// Gaps in the ids are not looked for here: the COPY that follows counts its rows, and a
+// short count is reported as a gap (see writeBatch).
 const PLAN_SQL = `
-WITH w AS (
-  SELECT id, ts, lead(ts) OVER (ORDER BY id) AS next_ts
-  FROM events
-  WHERE id > $1 AND id <= $1 + $2 + 1
+WITH bounds AS (
+  SELECT m.source_max, least(m.source_max, $1::bigint + $2::bigint) AS limit_id
+  FROM (SELECT coalesce(max(id), 0) AS source_max FROM events) m
+), edge AS (
+  SELECT b.source_max, b.limit_id,
+         (SELECT ts FROM events WHERE id = b.limit_id) AS limit_ts,
+         (SELECT ts FROM events WHERE id = b.limit_id + 1) AS next_ts,
+         (SELECT ts FROM events WHERE id = $1::bigint + 1) AS first_ts
+  FROM bounds b
 )
-SELECT count(*)::int AS seen,
-       min(id)::text AS first_id,
-       max(id)::text AS last_seen_id,
-       max(id) FILTER (WHERE id <= $1 + $2 AND (next_ts IS NULL OR next_ts <> ts))::text AS cut_id,
-       (extract(epoch FROM min(ts)) * 1000)::float8 AS first_ts_ms,
-       (SELECT max(id) FROM events)::text AS source_max_id
-FROM w`;
+SELECT e.source_max::text AS source_max,
+       e.limit_id::text AS limit_id,
+       CASE WHEN e.next_ts IS NOT NULL AND e.next_ts = e.limit_ts
+            THEN (SELECT min(id) - 1 FROM events WHERE ts = e.limit_ts AND id > $1::bigint)::text END AS cut_id,
+       CASE WHEN e.next_ts IS NOT NULL AND e.next_ts = e.limit_ts AND e.first_ts = e.limit_ts
+            THEN (SELECT max(id) FROM events WHERE ts = e.first_ts AND id > $1::bigint)::text END AS oversized_last_id,
+       (extract(epoch FROM e.first_ts) * 1000)::float8 AS first_ts_ms
+FROM edge e`;
 
-// The last row of the transaction that starts right after the position (all its rows share its ts).
-const TRANSACTION_END_SQL = `
-SELECT max(id)::text AS last_id, count(*)::int AS n
-FROM events
-WHERE ts = (SELECT ts FROM events WHERE id = $1 + 1) AND id > $1`;
-
-function toId(value: string | null): number | undefined {
-  return value === null ? undefined : Number(value);
-}
-
-/**
- * Decides the next batch after `position`. Throws nothing for an empty source; returns a
- * `SourceGap` when the ids after the position are not consecutive.
- */
-export async function planBatch(
-  source: pg.Client,
-  position: number,
-  maxEventsPerWrite: number,
-): Promise<BatchPlan | SourceGap> {
+/** Decides the next batch after `position`. */
+export async function planBatch(source: pg.Client, position: number, maxEventsPerWrite: number): Promise<BatchPlan> {
   const result = await source.query<{
-    seen: number;
-    first_id: string | null;
-    last_seen_id: string | null;
+    source_max: string;
+    limit_id: string;
     cut_id: string | null;
+    oversized_last_id: string | null;
     first_ts_ms: number | null;
-    source_max_id: string | null;
   }>(bounded({ name: 'slate-plan-batch', text: PLAN_SQL, values: [position, maxEventsPerWrite] }));
   const row = result.rows[0];
-  const sourceMaxId = toId(row?.source_max_id ?? null) ?? 0;
-  if (row === undefined || row.seen === 0) {
+  const sourceMaxId = Number(row?.source_max ?? 0);
+  const firstPendingTsMs = row?.first_ts_ms ?? undefined;
+  const limitId = Number(row?.limit_id ?? 0);
+  if (row === undefined || limitId <= position) {
     return { rowCount: 0, lastId: position, oversized: false, firstPendingTsMs: undefined, sourceMaxId };
   }
-  const firstId = toId(row.first_id);
-  const lastSeenId = toId(row.last_seen_id) ?? position;
-  if (firstId !== position + 1 || lastSeenId - position !== row.seen) {
-    return { afterId: position, nextId: firstId };
+  if (row.oversized_last_id !== null) {
+    const lastId = Number(row.oversized_last_id);
+    return { rowCount: lastId - position, lastId, oversized: true, firstPendingTsMs, sourceMaxId };
   }
-  const firstPendingTsMs = row.first_ts_ms ?? undefined;
-  const cutId = toId(row.cut_id);
-  if (cutId !== undefined) {
-    return { rowCount: cutId - position, lastId: cutId, oversized: false, firstPendingTsMs, sourceMaxId };
-  }
-  const end = await source.query<{ last_id: string | null; n: number }>(
-    bounded({ name: 'slate-transaction-end', text: TRANSACTION_END_SQL, values: [position] }),
-  );
-  const lastId = toId(end.rows[0]?.last_id ?? null) ?? position;
-  const n = end.rows[0]?.n ?? 0;
-  if (lastId - position !== n) return { afterId: position, nextId: firstId };
-  return { rowCount: n, lastId, oversized: true, firstPendingTsMs, sourceMaxId };
-}
-
-export function isSourceGap(plan: BatchPlan | SourceGap): plan is SourceGap {
-  return 'afterId' in plan;
+  const lastId = row.cut_id !== null ? Number(row.cut_id) : limitId;
+  return { rowCount: lastId - position, lastId, oversized: false, firstPendingTsMs, sourceMaxId };
 }
 
 /**

@@ -14,12 +14,12 @@
  * writer is detected rather than duplicated or skipped.
  */
 import type pg from 'pg';
-import { DivergenceError, coerceError } from '../errors.js';
+import { coerceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
-import { copyRowsOut, isSourceGap, planBatch } from '../db/sourceReader.js';
+import { copyRowsOut, planBatch } from '../db/sourceReader.js';
 import { readPosition, writeBatch } from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
 import { WRITER_LOCK_RETRY_MS, tryWriterLock, writerLockHolder } from '../db/writerLock.js';
@@ -201,13 +201,6 @@ export class DestinationLoop {
     let rows = 0;
     while (!this.wake.isCancelled) {
       const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite);
-      if (isSourceGap(plan)) {
-        throw new DivergenceError(
-          `the source's ids are not consecutive after id ${plan.afterId} (next id found: ${plan.nextId ?? 'none'}): ` +
-            'a row was inserted into the source events table without insert_events. Nothing after id ' +
-            `${plan.afterId} can be replicated safely; repair the source's ids, then restart.`,
-        );
-      }
       this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
       this.firstPendingTsMs = plan.firstPendingTsMs;
       if (plan.rowCount === 0) break;
