@@ -10,6 +10,7 @@ import { ExitCode, ReplicatorError, coerceError } from './errors.js';
 import { runAction } from './commands/run.js';
 import { loadCommand } from './commands/load.js';
 import { initDbCommand } from './commands/initDb.js';
+import { verifyCommand } from './commands/verify.js';
 import { demoCommand } from './commands/demo.js';
 
 const require = createRequire(import.meta.url);
@@ -36,6 +37,7 @@ function buildProgram(): Command {
     .action(runAction);
   program.addCommand(loadCommand());
   program.addCommand(initDbCommand());
+  program.addCommand(verifyCommand());
   program.addCommand(demoCommand());
   return program;
 }
