@@ -16,6 +16,20 @@
  *   poll). A wake-up never carries data; the loops read what is missing themselves.
  */
 
+/**
+ * TLS to one database. `ca`, `cert` and `key` are file paths (PEM); the configuration loader
+ * reads them at start-up, so a missing or unreadable file is a configuration problem.
+ */
+export interface TlsConfig {
+  /** Verify the server's certificate chain and host name (Node's TLS default). */
+  rejectUnauthorized: boolean;
+  /** Certificate authorities to trust instead of the system's. */
+  ca?: string | undefined;
+  /** Client certificate and its private key, for `cert` authentication; both or neither. */
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
 /** Where one database is and how to log in to it. */
 export interface DatabaseConfig {
   host: string;
@@ -23,6 +37,17 @@ export interface DatabaseConfig {
   databaseName: string;
   user?: string | undefined;
   password?: string | undefined;
+  /** TLS settings; absent or false: a plain connection. */
+  ssl?: TlsConfig | false | undefined;
+  /** Replaces `slate-replicator` at the start of every session's application_name. */
+  applicationName?: string | undefined;
+}
+
+/** The status server: `/healthz`, `/readyz`, `/status`, `/metrics`. */
+export interface HttpConfig {
+  port: number;
+  /** Address to listen on; `0.0.0.0` (every IPv4 interface) unless configured. */
+  host: string;
 }
 
 /** The resolved configuration the replicator runs with (every default applied). */
@@ -35,6 +60,8 @@ export interface ReplicatorConfig {
   connectTimeout: number;
   /** Milliseconds between safety catch-ups that run even when no notification arrives. */
   pollIntervalMs: number;
+  /** The status server; absent: no HTTP server. */
+  http?: HttpConfig | undefined;
 }
 
 /** A short name for a database in logs and messages: `host:port/databaseName`. */

@@ -141,9 +141,9 @@ const invalidConfigs: [string, unknown, [string, string][]][] = [
   ['eventSource hostname', withSource({ hostname: 'x' }), [['eventSource.hostname', 'unknown key (did you mean host?)']]],
   ['destination pasword', withDestinations(dest({ pasword: 'x' })), [['replicationDestinations[0].pasword', 'unknown key (did you mean password?)']]],
   [
-    'second destination ssl',
-    withDestinations(dest(), dest({ databaseName: 'replicationDb2', ssl: true })),
-    [['replicationDestinations[1].ssl', 'unknown key']],
+    'second destination sslmode (libpq\'s name)',
+    withDestinations(dest(), dest({ databaseName: 'replicationDb2', sslmode: 'require' })),
+    [['replicationDestinations[1].sslmode', 'unknown key (did you mean ssl?)']],
   ],
   [
     'two unknown keys in one object',

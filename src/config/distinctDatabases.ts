@@ -9,6 +9,7 @@
  */
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
+import { UNRESOLVED_PART } from './connectionString.js';
 
 /** A destination that repeats a database listed before it; `path` is the destination's. */
 export interface SameDatabase {
@@ -18,33 +19,41 @@ export interface SameDatabase {
 
 /**
  * Runs on a partly valid config too (so its problems are reported with the others):
- * entries whose host, port or databaseName are not usable yet are skipped.
+ * entries whose host, port or databaseName are not usable yet are skipped. An entry of a
+ * partly valid config may not have its default port filled in yet: absent counts as the
+ * default.
  */
-function isComparable(value: unknown): value is DatabaseConfig {
+function isComparable(value: unknown): value is Omit<DatabaseConfig, 'port'> & { port?: number } {
   if (value === null || typeof value !== 'object') return false;
   const db = value as Record<string, unknown>;
   return (
     typeof db.host === 'string' &&
     db.host.trim() !== '' &&
-    Number.isInteger(db.port) &&
+    db.host !== UNRESOLVED_PART &&
+    (db.port === undefined || Number.isInteger(db.port)) &&
     typeof db.databaseName === 'string' &&
-    db.databaseName.trim() !== ''
+    db.databaseName.trim() !== '' &&
+    db.databaseName !== UNRESOLVED_PART
   );
 }
 
-function identity(db: DatabaseConfig): string {
-  // Host names are case-insensitive (RFC 4343); PostgreSQL database names are not.
-  return `${db.host.toLowerCase()}:${db.port}/${db.databaseName}`;
-}
-
-/** Each destination that is the source or an earlier destination, naming the one it repeats. */
-export function findSameDatabases(eventSource: unknown, replicationDestinations: unknown): SameDatabase[] {
+/**
+ * Each destination that is the source or an earlier destination, naming the one it repeats.
+ * `defaultPort` is the port of an entry that names none (5432, or PGPORT).
+ */
+export function findSameDatabases(eventSource: unknown, replicationDestinations: unknown, defaultPort = 5432): SameDatabase[] {
   if (!Array.isArray(replicationDestinations)) return [];
+  const resolve = (value: unknown): DatabaseConfig | undefined =>
+    isComparable(value) ? { ...value, port: value.port ?? defaultPort } : undefined;
+  // Host names are case-insensitive (RFC 4343); PostgreSQL database names are not.
+  const identity = (db: DatabaseConfig): string => `${db.host.toLowerCase()}:${db.port}/${db.databaseName}`;
   const seen = new Map<string, { name: string; db: DatabaseConfig }>();
-  if (isComparable(eventSource)) seen.set(identity(eventSource), { name: 'eventSource', db: eventSource });
+  const source = resolve(eventSource);
+  if (source !== undefined) seen.set(identity(source), { name: 'eventSource', db: source });
   const found: SameDatabase[] = [];
-  replicationDestinations.forEach((destination: unknown, index) => {
-    if (!isComparable(destination)) return;
+  replicationDestinations.forEach((entry: unknown, index) => {
+    const destination = resolve(entry);
+    if (destination === undefined) return;
     const earlier = seen.get(identity(destination));
     if (earlier === undefined) {
       seen.set(identity(destination), { name: `replicationDestinations[${index}]`, db: destination });

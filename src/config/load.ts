@@ -22,6 +22,8 @@ import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { ConfigError, coerceError } from '../errors.js';
 import type { ReplicatorConfig } from '../types.js';
+import type { Environment } from './environment.js';
+import { readTlsFiles } from './tlsFiles.js';
 import { validateConfig } from './validate.js';
 
 export { validateConfig } from './validate.js';
@@ -179,8 +181,14 @@ async function readConfigValue(file: string): Promise<unknown> {
 /**
  * The resolved configuration in `file` (a path relative to the working directory or
  * absolute), or a ConfigError naming the file's absolute path that lists every problem.
+ * `env` gives the PG* defaults (see environment.ts). Once the rest is valid, the TLS files
+ * the configuration names are read (relative to the file's directory), and their problems
+ * reported the same way.
  */
-export async function loadConfig(file: string): Promise<ReplicatorConfig> {
+export async function loadConfig(file: string, env: Environment = process.env): Promise<ReplicatorConfig> {
   const absolute = resolve(file);
-  return validateConfig(await readConfigValue(absolute), absolute);
+  const config = validateConfig(await readConfigValue(absolute), absolute, env);
+  const problems = await readTlsFiles(config, dirname(absolute));
+  if (problems.length > 0) throw new ConfigError(absolute, problems);
+  return config;
 }

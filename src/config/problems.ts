@@ -37,9 +37,22 @@ const MAX_EDITS = 2;
 /** A typed key that starts a known one, or that a known one starts, is a near miss when they share this many characters (`pollInterval`, `connectTimeoutMs`, `database`). */
 const MIN_PREFIX_CHARS = 4;
 
+/** Other tools' names for our keys: spelling distance would suggest the wrong key for these. */
+const ALIASES: Readonly<Record<string, string>> = {
+  url: 'connectionString',
+  uri: 'connectionString',
+  dsn: 'connectionString',
+  sslmode: 'ssl',
+  tls: 'ssl',
+  application_name: 'applicationName',
+  dbname: 'databaseName',
+};
+
 /** The known key `typed` most likely meant, if any is close enough to suggest. */
 export function suggestKey(typed: string, knownKeys: readonly string[]): string | undefined {
   const lower = typed.toLowerCase();
+  const alias = ALIASES[lower];
+  if (alias !== undefined && knownKeys.includes(alias)) return alias;
   let best: { key: string; distance: number } | undefined;
   for (const key of knownKeys) {
     const known = key.toLowerCase();
@@ -53,11 +66,25 @@ export function suggestKey(typed: string, knownKeys: readonly string[]): string 
   return best?.key;
 }
 
-/** The schema that validates the value at `path`, looking through defaults and optionals. */
+/**
+ * Looks through what wraps an object schema: defaults, optionals, a preprocess or a
+ * transform (pipes), and a union (its object member: the others have no keys).
+ */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let node = schema;
+  for (;;) {
+    if (node instanceof z.ZodDefault || node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+    else if (node instanceof z.ZodPipe) node = (node.in instanceof z.ZodTransform ? node.out : node.in) as z.ZodType;
+    else if (node instanceof z.ZodUnion) node = (node.options.find((option) => unwrap(option as z.ZodType) instanceof z.ZodObject) ?? node.options[0]) as z.ZodType;
+    else return node;
+  }
+}
+
+/** The schema that validates the value at `path`. */
 function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
   let node: z.ZodType | undefined = schema;
   for (const segment of [...path, undefined]) {
-    while (node instanceof z.ZodDefault || node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+    if (node !== undefined) node = unwrap(node);
     if (segment === undefined || node === undefined) return node;
     if (node instanceof z.ZodObject && typeof segment === 'string') node = node.shape[segment] as z.ZodType | undefined;
     else if (node instanceof z.ZodArray && typeof segment === 'number') node = node.element as z.ZodType;
@@ -69,6 +96,22 @@ function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | 
 function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   const node = schemaAt(schema, path);
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/**
+ * A union (`ssl`: a boolean or an object) fails with one issue holding each member's issues.
+ * When the value had the right type for one member, that member's issues say what is wrong
+ * inside it (`ssl.ca: must be a file path`); otherwise the union's own reason does.
+ */
+function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union') return [issue];
+    const inside = issue.errors.find(
+      (member) => member.length > 0 && member.every((sub) => sub.path.length > 0 || sub.code === 'unrecognized_keys' || sub.code === 'custom'),
+    );
+    if (inside === undefined) return [issue];
+    return flattenUnions(inside.map((sub) => ({ ...sub, path: [...issue.path, ...sub.path] }) as z.core.$ZodIssue));
+  });
 }
 
 /**
@@ -84,7 +127,7 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], schema: 
     seen.add(key);
     problems.push(problem);
   };
-  for (const issue of issues) {
+  for (const issue of flattenUnions(issues)) {
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path);
       for (const key of issue.keys) {

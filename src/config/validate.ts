@@ -6,14 +6,16 @@ import { ConfigError } from '../errors.js';
 import type { ReplicatorConfig } from '../types.js';
 import { describeValue } from './describeValue.js';
 import { problemsFromIssues } from './problems.js';
-import { configSchema } from './schema.js';
+import type { Environment } from './environment.js';
+import { makeConfigSchema } from './schema.js';
 
 /**
  * The resolved configuration (every default applied), or a ConfigError that lists every
  * problem found in `input`. `sourceName` says where `input` came from (a file's absolute
- * path) and starts the error's message.
+ * path) and starts the error's message. `env` gives the PG* defaults (see environment.ts);
+ * it is empty unless passed, so validation stays pure.
  */
-export function validateConfig(input: unknown, sourceName: string): ReplicatorConfig {
+export function validateConfig(input: unknown, sourceName: string, env: Environment = {}): ReplicatorConfig {
   // A value that is not an object at all gets one problem, not one "required" per key.
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError(sourceName, [
@@ -23,8 +25,9 @@ export function validateConfig(input: unknown, sourceName: string): ReplicatorCo
       },
     ]);
   }
-  const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(sourceName, problemsFromIssues(result.error.issues, configSchema));
+  const schema = makeConfigSchema(env);
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ConfigError(sourceName, problemsFromIssues(result.error.issues, schema));
   // The schema's output type is checked against ReplicatorConfig here, at compile time.
   return result.data;
 }

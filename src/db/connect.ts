@@ -8,6 +8,7 @@ import { AuthError, ConnectError, SchemaError, coerceError } from '../errors.js'
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { AUTH_SQLSTATES, INVALID_CATALOG_NAME, sqlState } from './pgErrors.js';
+import { tlsFileContents } from '../config/tlsFiles.js';
 
 export interface ConnectOptions {
   /** Milliseconds to wait for the connection (the config's `connectTimeout`). */
@@ -19,19 +20,56 @@ export interface ConnectOptions {
 /** Idle seconds before the first TCP keepalive probe: a silent half-open socket is noticed. */
 export const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
+/** The name every session's application_name starts with, unless the database entry names another. */
+const APPLICATION_NAME_PREFIX = 'slate-replicator';
+
+/** The driver's TLS options: always explicit, so the driver never reads PGSSLMODE on its own. */
+function tlsOptions(db: DatabaseConfig): pg.ClientConfig['ssl'] {
+  if (db.ssl === undefined || db.ssl === false) return false;
+  return { rejectUnauthorized: db.ssl.rejectUnauthorized, ...tlsFileContents(db.ssl) };
+}
+
+/**
+ * Everything the driver needs for one connection. The configuration has already applied
+ * its defaults (connectionString parts, PG* variables), so the values here are final.
+ */
 export function clientConfig(db: DatabaseConfig, options: ConnectOptions): pg.ClientConfig {
+  const applicationName =
+    db.applicationName !== undefined && options.applicationName.startsWith(APPLICATION_NAME_PREFIX)
+      ? db.applicationName + options.applicationName.slice(APPLICATION_NAME_PREFIX.length)
+      : options.applicationName;
   return {
     host: db.host,
     port: db.port,
     database: db.databaseName,
     user: db.user,
     password: db.password,
+    ssl: tlsOptions(db),
     connectionTimeoutMillis: options.connectTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
-    application_name: options.applicationName,
+    application_name: applicationName,
   };
 }
+
+/**
+ * Node's codes for a server certificate that failed verification
+ * (https://nodejs.org/api/tls.html, OpenSSL's X509_V_ERR_* names).
+ */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** SQLSTATE 28000: among others, no pg_hba.conf line matches (e.g. only hostssl lines, and no TLS). */
+const INVALID_AUTHORIZATION = '28000';
 
 /** Turns a failed connection attempt into the error the user should see. */
 export function connectFailure(db: DatabaseConfig, thrown: unknown): Error {
@@ -39,9 +77,21 @@ export function connectFailure(db: DatabaseConfig, thrown: unknown): Error {
   const where = describeDatabase(db);
   const state = sqlState(error);
   if (state !== undefined && AUTH_SQLSTATES.has(state)) {
+    const tlsHint =
+      state === INVALID_AUTHORIZATION && (db.ssl === undefined || db.ssl === false)
+        ? ' A server that accepts only TLS connections (hostssl) needs `ssl` in the configuration.'
+        : '';
     return new AuthError(
       `login to ${where} as ${db.user ?? '(default user)'} was refused: ${error.message}. ` +
-        'Check user and password in the configuration and the server\'s pg_hba.conf.',
+        `Check user and password in the configuration and the server's pg_hba.conf.${tlsHint}`,
+      error,
+    );
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CERTIFICATE_CODES.has(code)) {
+    return new ConnectError(
+      `cannot connect to ${where}: the server's TLS certificate was not accepted: ${error.message} (${code}). ` +
+        'Name the certificate authority that signed it in ssl.ca, or set ssl.rejectUnauthorized: false to encrypt without verifying.',
       error,
     );
   }
