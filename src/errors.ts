@@ -18,6 +18,8 @@ export const ExitCode = {
   schema: 5,
   /** A destination's rows are not a prefix of the source's, or another writer changed them. */
   diverged: 6,
+  /** `status`: at least one destination lags the source. */
+  lagging: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
