@@ -5,19 +5,28 @@
  * place that turns either into the process's exit code.
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, ReplicatorError, coerceError } from './errors.js';
 import { runAction } from './commands/run.js';
 import { loadCommand } from './commands/load.js';
 import { initDbCommand } from './commands/initDb.js';
 import { verifyCommand } from './commands/verify.js';
+import { restoreCommand } from './commands/restore.js';
 import { demoCommand } from './commands/demo.js';
+import { statusCommand } from './commands/status.js';
+import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
 
 /** After the job is done, give pending writes this long before the process is ended anyway. */
 const EXIT_GRACE_MS = 3000;
+
+function tcpPort(text: string): number {
+  const port = Number(text);
+  if (!/^[0-9]+$/.test(text) || port < 1 || port > 65_535) throw new InvalidArgumentError('must be an integer between 1 and 65535.');
+  return port;
+}
 
 function buildProgram(): Command {
   const program = new Command('slate-replicator')
@@ -34,11 +43,16 @@ function buildProgram(): Command {
   program
     .option('-c, --config-filename <file>', 'configuration file: .js (CommonJS or ESM) or .json')
     .option('--dry-run', 'validate the configuration, print it with passwords masked and exit: 0 if valid, 2 if not; connects to nothing')
+    .option('--http-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port (overrides http.port)', tcpPort)
+    .addOption(new Option('--log-level <level>', 'least severe log level written (default info)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or short human lines (default: pretty on a terminal, else json)').choices(LOG_FORMATS))
     .action(runAction);
   program.addCommand(loadCommand());
   program.addCommand(initDbCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(restoreCommand());
   program.addCommand(demoCommand());
+  program.addCommand(statusCommand());
   return program;
 }
 

@@ -7,11 +7,16 @@ import bunyan from 'bunyan';
 import type { Writable } from 'node:stream';
 
 export type Logger = bunyan;
-export type LogFormat = 'json' | 'pretty';
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggerOptions {
-  level?: bunyan.LogLevelString;
-  format?: LogFormat;
+  /** Least severe level written; default info. */
+  level?: LogLevel | undefined;
+  /** Default: pretty when the stream is a terminal, JSON otherwise. */
+  format?: LogFormat | undefined;
   stream?: Writable;
 }
 

@@ -1,24 +1,40 @@
 /**
  * Runs the replicator until a signal stops it (resolves: exit 0) or a permanent fault ends
  * it (rejects with that fault, whose exit code the CLI uses).
+ *
+ * With `http` configured, the status server starts first, before the start-up checks: its
+ * port is taken (or refused) before any database is touched, /healthz answers during a
+ * long start-up, and /readyz says "starting" until the checks pass. It stops last.
  */
 import type { Logger } from '../log.js';
 import type { ReplicatorConfig } from '../types.js';
 import { maskSecrets } from '../log.js';
 import { onShutdownSignal } from '../signals.js';
 import { startReplicator } from '../replication/replicator.js';
+import { ReplicationMetrics } from '../http/metrics.js';
+import { StatusBoard } from '../http/statusBoard.js';
+import { startStatusServer } from '../http/statusServer.js';
+import type { StatusServer } from '../http/statusServer.js';
 
 export async function replicate(config: ReplicatorConfig, log: Logger): Promise<void> {
   log.info({ config: maskSecrets(config) }, 'starting');
+  const board = config.http === undefined ? undefined : new StatusBoard(config);
+  const metrics = board === undefined ? undefined : new ReplicationMetrics(board);
   let stopRequested = false;
   let stopNow: (() => void) | undefined;
   const removeSignalHandler = onShutdownSignal((signal) => {
     log.info({ signal }, 'stopping: letting batches in flight finish');
     stopRequested = true;
+    board?.stopping();
     stopNow?.();
   });
+  let server: StatusServer | undefined;
   try {
-    const replicator = await startReplicator(config, log);
+    if (config.http !== undefined && board !== undefined && metrics !== undefined) {
+      server = await startStatusServer({ ...config.http, board, metrics, log });
+    }
+    const replicator = await startReplicator(config, log, { observer: metrics?.observer });
+    board?.running(replicator);
     stopNow = () => void replicator.stop();
     if (stopRequested) stopNow();
     await replicator.done;
@@ -27,5 +43,7 @@ export async function replicate(config: ReplicatorConfig, log: Logger): Promise<
     throw error;
   } finally {
     removeSignalHandler();
+    board?.close();
+    await server?.close();
   }
 }
