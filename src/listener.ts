@@ -1,9 +1,10 @@
 /**
  * The source listener: one dedicated connection (outside any pool, never inside a
  * transaction, so the server's notification queue can always drain) that LISTENs on
- * `eventsinsert` and turns every notification into a wake-up. A notification's payload is
- * never read: legacy sources send the whole event, ours the last id, and anything else on
- * the channel is just as good a hint.
+ * `eventsinsert` and turns every notification into a wake-up. A notification's payload
+ * decides nothing: legacy sources send the whole event, ours the last id, and anything else
+ * on the channel is just as good a hint (the first payload of neither kind is logged, once,
+ * so that an operator learns that something else notifies on the channel).
  *
  * Notifications sent while the connection is down are lost, so after every reconnection
  * (pg-listen re-issues LISTEN before it emits `connected`) the listener asks for a
@@ -20,6 +21,22 @@ import { backoffDelayMs } from './replication/backoff.js';
 export const CHANNEL = 'eventsinsert';
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
+
+/**
+ * What the sources we know send: this project's trigger sends the statement's last id
+ * (`'1042'`), the legacy trigger a JSON object with the row's `id` and event.
+ */
+export function isSlatePayload(payload: unknown): boolean {
+  if (typeof payload !== 'string') return false;
+  if (/^[0-9]+$/.test(payload)) return true;
+  if (!payload.startsWith('{')) return false;
+  try {
+    const parsed: unknown = JSON.parse(payload);
+    return parsed !== null && typeof parsed === 'object' && 'id' in parsed;
+  } catch {
+    return false;
+  }
+}
 
 export interface ListenerOptions {
   source: DatabaseConfig;
@@ -75,7 +92,18 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   subscriber.events.on('error', (error: Error) => {
     log.warn({ err: error }, 'listener error');
   });
-  subscriber.notifications.on(CHANNEL, () => {
+  let foreignPayloadLogged = false;
+  subscriber.notifications.on(CHANNEL, (payload: unknown) => {
+    if (!foreignPayloadLogged && !isSlatePayload(payload)) {
+      // Once per listener: someone else notifies on our channel. The payload itself is not
+      // logged (it may hold anything); it is only a wake-up like every other.
+      foreignPayloadLogged = true;
+      log.info(
+        { payloadLength: typeof payload === 'string' ? payload.length : 0 },
+        `a notification on ${CHANNEL} carries neither an event id nor a legacy event; payloads are not read, ` +
+          'any notification is only a wake-up (logged once)',
+      );
+    }
     if (!closed) options.onWakeUp('notification');
   });
   try {
