@@ -1,0 +1,35 @@
+/**
+ * The throughput ceiling: every source row streamed by one binary COPY out of the source
+ * straight into one binary COPY into a destination, in this process, with the same
+ * driver and stream library the replicator uses (pg, pg-copy-streams). No planning, no
+ * batches, no locks: one statement on each side, the destination's COPY in autocommit.
+ */
+import { pipeline } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+
+const COPY_OUT_SQL = 'COPY (SELECT id, ts, event FROM events ORDER BY id) TO STDOUT (FORMAT binary)';
+const COPY_IN_SQL = 'COPY events (id, ts, event) FROM STDIN (FORMAT binary)';
+
+/**
+ * Runs one pipe per destination, side by side, from `sourceName` on `server`; resolves with
+ * the seconds from the first COPY's start until the last destination's COPY has committed,
+ * and the rows each destination received.
+ */
+export async function runCopyPipes(server, sourceName, destinationNames) {
+  const pairs = await Promise.all(
+    destinationNames.map(async (name) => ({ source: await server.connect(sourceName), destination: await server.connect(name) })),
+  );
+  try {
+    const startedAt = performance.now();
+    const rows = await Promise.all(
+      pairs.map(async ({ source, destination }) => {
+        const into = destination.query(copyStreams.from(COPY_IN_SQL));
+        await pipeline(source.query(copyStreams.to(COPY_OUT_SQL)), into);
+        return into.rowCount;
+      }),
+    );
+    return { seconds: (performance.now() - startedAt) / 1000, rows };
+  } finally {
+    await Promise.all(pairs.flatMap(({ source, destination }) => [source.end(), destination.end()]));
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The replicator as users run it: `node dist/cli.js -c <config>` in a child process, with
+ * a configuration file written for the run. Its memory is sampled from /proc while it
+ * runs; its JSON log lines are read to know when it is replicating.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const RSS_SAMPLE_MS = 50;
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+/** VmRSS and VmHWM of a process, in bytes; undefined once it has gone. */
+async function memoryOf(pid) {
+  let status;
+  try {
+    status = await readFile(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  };
+  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+}
+
+/**
+ * Starts the replicator on `config` (a configuration object, written to `configPath`).
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`). Resolves once the child has logged
+ * `replicating` (its start-up checks passed and its listener is in place).
+ */
+export async function startReplicator(config, { configPath, nodeArgs = [], onLogLine } = {}) {
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, CLI, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+  const stderr = [];
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text) => {
+    stderr.push(text);
+  });
+  const logLines = [];
+  let replicatingAt;
+  let markReplicating;
+  const replicating = new Promise((resolve) => {
+    markReplicating = resolve;
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let record;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      record = { msg: line };
+    }
+    logLines.push(record);
+    onLogLine?.(record);
+    if (record.msg === 'replicating' && replicatingAt === undefined) {
+      replicatingAt = performance.now();
+      markReplicating();
+    }
+  });
+
+  let peakRssBytes = 0;
+  let peakHwmBytes = 0;
+  let sampling = true;
+  const sample = async () => {
+    const memory = await memoryOf(child.pid);
+    if (memory === undefined) return;
+    peakRssBytes = Math.max(peakRssBytes, memory.rssBytes ?? 0);
+    peakHwmBytes = Math.max(peakHwmBytes, memory.hwmBytes ?? 0);
+  };
+  const sampler = (async () => {
+    while (sampling) {
+      await sample();
+      await new Promise((resolve) => setTimeout(resolve, RSS_SAMPLE_MS));
+    }
+  })();
+
+  const failure = exited.then(({ code, signal }) => {
+    throw new Error(`the replicator exited during start-up (code ${code}, signal ${signal}):\n${stderr.join('')}${tail(logLines)}`);
+  });
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the replicator did not start within ${STARTUP_TIMEOUT_MS} ms:\n${tail(logLines)}`)), STARTUP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([replicating, failure, timeout]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    sampling = false;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  failure.catch(() => {});
+
+  return {
+    pid: child.pid,
+    spawnedAt,
+    /** Milliseconds from spawn until the `replicating` log line. */
+    startupMs: replicatingAt - spawnedAt,
+    logLines,
+    /** Settles with `{ code, signal }` when the child exits, for whatever reason. */
+    exited,
+    /** Its stderr and last log lines, to explain an exit. */
+    output: () => `${stderr.join('')}${tail(logLines)}`,
+    /** The highest VmRSS sampled and VmHWM read so far, in bytes. */
+    memory: () => ({ peakRssBytes, peakHwmBytes }),
+    /** Samples once more, stops with SIGTERM and resolves with the exit code and peak memory. */
+    async stop() {
+      await sample();
+      sampling = false;
+      await sampler;
+      child.kill('SIGTERM');
+      let killTimer;
+      const result = await Promise.race([
+        exited,
+        new Promise((resolve) => {
+          killTimer = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve({ code: null, signal: 'SIGKILL (did not stop within 30 s)' });
+          }, STOP_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(killTimer);
+      return { ...result, peakRssBytes, peakHwmBytes, stderr: stderr.join('') };
+    },
+  };
+}
+
+function tail(records, n = 10) {
+  return records
+    .slice(-n)
+    .map((record) => JSON.stringify(record))
+    .join('\n');
+}
+
+/** A replicator configuration for `sourceName` and `destinationNames` on `server`, defaults otherwise. */
+export function replicatorConfig(server, sourceName, destinationNames) {
+  return {
+    eventSource: server.databaseConfig(sourceName),
+    replicationDestinations: destinationNames.map((name) => server.databaseConfig(name)),
+  };
+}
