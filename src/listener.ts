@@ -65,10 +65,15 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       // Keep raw text: legacy payloads are large JSON, foreign ones may not be JSON at all.
       parse: (payload: string) => payload,
       paranoidChecking: HEARTBEAT_INTERVAL_MS,
-      // Never give up: the loops keep polling meanwhile, and a listener is cheap to re-open.
+      // Never give up while open: the loops keep polling meanwhile, and a listener is cheap
+      // to re-open. pg-listen's reconnect loop does not look at close(), so the interval
+      // ends it by throwing once we are closed.
       retryLimit: Infinity,
       retryTimeout: 0,
-      retryInterval: (attempt: number) => backoffDelayMs(attempt),
+      retryInterval: (attempt: number) => {
+        if (closed) throw new Error('listener closed');
+        return backoffDelayMs(attempt);
+      },
     },
   );
   let closed = false;
@@ -76,6 +81,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   let connected = false;
   let initial = true;
   subscriber.events.on('connected', () => {
+    if (closed) {
+      // A reconnection that was under way when close() ran: end the connection it made.
+      void subscriber.close().catch(() => {});
+      return;
+    }
     connected = true;
     if (initial) {
       initial = false;
@@ -87,10 +97,10 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   });
   subscriber.events.on('reconnect', (attempt: number) => {
     connected = false;
-    log.warn({ attempt }, 'listener connection lost; reconnecting');
+    if (!closed) log.warn({ attempt }, 'listener connection lost; reconnecting');
   });
   subscriber.events.on('error', (error: Error) => {
-    log.warn({ err: error }, 'listener error');
+    if (!closed) log.warn({ err: error }, 'listener error');
   });
   let foreignPayloadLogged = false;
   subscriber.notifications.on(CHANNEL, (payload: unknown) => {

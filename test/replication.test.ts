@@ -231,6 +231,29 @@ describe('destinations are independent', () => {
   });
 });
 
+describe('stopping', () => {
+  test('stopping while the source is down ends the listener for good: no reconnection afterwards', async () => {
+    const cluster = await startCluster();
+    const source = await cluster.createDatabase('source');
+    const destination = await createTestDatabase('destination');
+    const { replicator, logs } = await startTestReplicator(replicatorConfig(source, [destination]));
+    await cluster.stop();
+    await waitUntil('the listener is reconnecting', () => logs.messages().includes('listener connection lost; reconnecting'));
+    await replicator.stop();
+    const linesAtStop = logs.records.length;
+    await cluster.start();
+    // Longer than the first backoff steps: a reconnect loop still running would have connected.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const sessions = await withClient(source, async (client) =>
+      (await client.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'slate-replicator%'`,
+      )).rows[0]?.n,
+    );
+    expect(sessions).toBe('0');
+    expect(logs.records.slice(linesAtStop)).toEqual([]);
+  });
+});
+
 describe('one writer per destination', () => {
   test('a second replicator waits as a standby and takes over when the first stops', async () => {
     const source = await createTestDatabase('source');

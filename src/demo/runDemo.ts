@@ -34,7 +34,7 @@ import type { Comparison } from './compareDatabases.js';
 import { createDemoDatabases } from './demoDatabases.js';
 import { LiveDisplay } from './liveDisplay.js';
 import type { DisplayStream } from './liveDisplay.js';
-import { onStopSignal } from './stopSignal.js';
+import { onShutdownSignal } from '../signals.js';
 
 export interface DemoSettings {
   rateEventsPerSecond: number;
@@ -180,14 +180,16 @@ async function runAndCleanUp(settings: DemoSettings, out: DisplayStream): Promis
   let stoppedBy: NodeJS.Signals | undefined;
   let server: EmbeddedServer | undefined;
   const display = new LiveDisplay(out);
-  const removeSignalHandler = onStopSignal(
+  const removeSignalHandler = onShutdownSignal(
     (signal) => {
       stoppedBy = signal;
       display.note(`${signal}: stopping (a second Ctrl-C ends the demo at once)`);
       stop.abort();
     },
-    () => {
-      if (server !== undefined) out.write(`The data directory ${server.dataDir} may be left behind.\n`);
+    {
+      onForcedExit: () => {
+        if (server !== undefined) out.write(`The data directory ${server.dataDir} may be left behind.\n`);
+      },
     },
   );
   let logFile: WriteStream | undefined;
