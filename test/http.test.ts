@@ -130,7 +130,7 @@ describe('status server of a running daemon', () => {
     await insertNumbered(source, 10);
     const { run, port } = await startDaemon(configFor(source, [destination]));
     const name = `${destination.config.host}:${destination.config.port}/${destination.name}`;
-    await waitUntil('ready', async () => (await get(port, '/readyz')).status === 200);
+    await waitUntil('caught up and ready', async () => (await statusOf(port)).destinations[0]?.position === 10 && (await get(port, '/readyz')).status === 200);
 
     await cluster.stop();
     // An idle loop learns that its destination is gone when it next writes there.
