@@ -18,6 +18,7 @@ import pg from 'pg';
 import { inject, onTestFinished } from 'vitest';
 import type { DatabaseKind } from '../../src/db/schema.js';
 import type { DatabaseConfig } from '../../src/types.js';
+import type { ServerOrigin } from '../setup/providedContext.js';
 import { adminQuery, configFromUrl, quoteIdent, urlForDatabase } from './admin.js';
 
 export type TestDatabaseKind = DatabaseKind | 'empty';
@@ -40,6 +41,11 @@ export interface TestDatabase {
 /** `slt_<runId>_<random>`: unique, and recognisable as this run's by the global teardown. */
 export function uniqueDatabaseName(): string {
   return `slt_${inject('runId')}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Where the suite's server came from: TEST_DATABASE_URL, testcontainers or embedded. */
+export function serverOrigin(): ServerOrigin {
+  return inject('serverOrigin');
 }
 
 /** The suite server's superuser URL on its maintenance database. */

