@@ -2,8 +2,9 @@
  * Test helpers about events: inserting through the source's own insert_events, comparing
  * tables by a hash computed inside PostgreSQL, and waiting for replication to get somewhere.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { EVENTS_HASH_SQL } from '../../src/db/rowHash.js';
+import { adminQuery } from './admin.js';
 
 /** Anything with a connection string: test databases and clusters' databases alike. */
 export interface HasUrl {
@@ -11,14 +12,7 @@ export interface HasUrl {
 }
 
 export async function withClient<T>(db: HasUrl, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: db.url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return adminQuery(db.url, use);
 }
 
 /** Inserts `events` as one source transaction through insert_events(jsonb); returns the new max id. */
