@@ -47,7 +47,10 @@ export const AUTH_SQLSTATES = new Set([
 export const INVALID_CATALOG_NAME = '3D000';
 
 export function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, syscall } = (error as { code?: unknown; syscall?: unknown } | null) ?? {};
+  // Node's system errors name their system call; some of their codes have the shape of a
+  // SQLSTATE (EPIPE, EPERM) but are socket codes.
+  if (typeof syscall === 'string') return undefined;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
