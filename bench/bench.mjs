@@ -7,6 +7,7 @@
  * A measurement, not a test: it exits non-zero when a destination's rows differ from its
  * source's (or a measurement could not run), never because a figure is slow.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +20,7 @@ import { LAG_TRIGGER_SQL } from './lib/lag.mjs';
 import { eventsHash } from './lib/destinations.mjs';
 import { measureCopyPipes, measureLag, measureLogicalSync, measureReplicatorCatchUp, sourceMaxId } from './lib/measurements.mjs';
 import { formatTables, summarize } from './lib/report.mjs';
+import { snapshotBuild } from './lib/replicatorProcess.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const USAGE = `usage: npm run bench -- [options]
@@ -79,6 +81,17 @@ function parseOptions(argv) {
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) problems.push(`--seed must be an integer >= 0, got ${values.seed}`);
   if (options.events < LOADERS) problems.push(`--events must be at least ${LOADERS}`);
   return { options, problems };
+}
+
+/** The checked-out commit, and whether src/ or sql/ differ from it. */
+function gitRevision() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--', '../src', '../sql') === '' ? commit : `${commit} (src/ or sql/ modified)`;
+  } catch {
+    return undefined;
+  }
 }
 
 function say(text) {
@@ -167,6 +180,8 @@ async function main() {
         `table with indexes ${(load.tableBytes / 1e6).toFixed(0)} MB`,
     );
 
+    // Every replicator of the run runs this build, even if dist/ is rebuilt meanwhile.
+    const cliPath = await snapshotBuild(join(workDir, 'build'));
     let cpuProfileDir;
     if (options.cpuProf) {
       cpuProfileDir = join(HERE, 'results', 'profiles');
@@ -181,17 +196,18 @@ async function main() {
       destinationTemplate,
       lagDestinationTemplate,
       workDir,
+      cliPath,
       seed: options.seed,
       lagSeconds: options.lagSeconds,
       cpuProfileDir,
       problems,
     };
     const records = {};
-    const record = async (key, what, measure) => {
+    const record = async (key, rep, what, measure) => {
       if (interrupted) throw new Error('interrupted');
       say(`${what}...`);
       try {
-        const result = await measure();
+        const result = { rep, ...(await measure()) };
         (records[key] ??= []).push(result);
         say(`${what}: ${JSON.stringify(result, (_, v) => (typeof v === 'number' ? Number(v.toPrecision(5)) : v))}`);
       } catch (error) {
@@ -202,22 +218,23 @@ async function main() {
 
     for (let rep = 1; rep <= options.reps; rep += 1) {
       const run = `run ${rep}/${options.reps}`;
-      await record('copyPipe1', `${run}: COPY pipe, 1 destination`, () => measureCopyPipes(ctx, 1));
-      await record('replicator1', `${run}: replicator catch-up, 1 destination`, () => measureReplicatorCatchUp(ctx, 1, rep));
-      if (logicalAvailable) await record('logicalSync', `${run}: logical replication initial sync`, () => measureLogicalSync(ctx));
-      await record('copyPipe2', `${run}: COPY pipes, 2 destinations`, () => measureCopyPipes(ctx, 2));
-      await record('replicator2', `${run}: replicator catch-up, 2 destinations`, () => measureReplicatorCatchUp(ctx, 2, rep));
+      await record('copyPipe1', rep, `${run}: COPY pipe, 1 destination`, () => measureCopyPipes(ctx, 1));
+      await record('replicator1', rep, `${run}: replicator catch-up, 1 destination`, () => measureReplicatorCatchUp(ctx, 1, rep));
+      if (logicalAvailable) await record('logicalSync', rep, `${run}: logical replication initial sync`, () => measureLogicalSync(ctx));
+      await record('copyPipe2', rep, `${run}: COPY pipes, 2 destinations`, () => measureCopyPipes(ctx, 2));
+      await record('replicator2', rep, `${run}: replicator catch-up, 2 destinations`, () => measureReplicatorCatchUp(ctx, 2, rep));
       if (options.skipLag) continue;
       for (const { key, rate, transactionSize } of LAG_LOADS) {
         const load = `${rate} events/s in transactions of ${transactionSize}`;
-        if (logicalAvailable) await record(`lag_logical_${key}`, `${run}: logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep));
-        await record(`lag_replicator_${key}`, `${run}: replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
+        if (logicalAvailable) await record(`lag_logical_${key}`, rep, `${run}: logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep));
+        await record(`lag_replicator_${key}`, rep, `${run}: replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
       }
     }
 
     const summary = summarize(records);
     const tables = formatTables(summary, { events: options.events, reps: options.reps });
     const environment = {
+      revision: gitRevision(),
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       memoryGB: Number((totalmem() / 1024 ** 3).toFixed(1)),

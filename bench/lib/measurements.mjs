@@ -95,6 +95,7 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
   const label = `replicator catch-up x${count}`;
   const nodeArgs = ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`];
   const replicator = await startReplicator(replicatorConfig(ctx.server, ctx.sourceName, names), {
+    cliPath: ctx.cliPath,
     configPath: join(ctx.workDir, `catch-up-${count}-${rep}.json`),
     nodeArgs,
   });
@@ -150,6 +151,7 @@ export async function measureLag(ctx, method, rate, transactionSize, rep) {
     });
   } else {
     replicatorProcess = await startReplicator(replicatorConfig(ctx.server, sourceName, [name]), {
+      cliPath: ctx.cliPath,
       configPath: join(ctx.workDir, `lag-${rate}-${rep}.json`),
     });
     stop = async () => {

@@ -4,12 +4,13 @@
  * runs; its JSON log lines are read to know when it is replicating.
  */
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const RSS_SAMPLE_MS = 50;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -30,14 +31,27 @@ async function memoryOf(pid) {
 }
 
 /**
- * Starts the replicator on `config` (a configuration object, written to `configPath`).
+ * A copy of the built replicator (dist/, sql/, package.json; node_modules linked) in
+ * `dir`, so every measurement of a run runs the same build even when dist/ is rebuilt
+ * meanwhile. Resolves with the path of its cli.js.
+ */
+export async function snapshotBuild(dir) {
+  await mkdir(dir, { recursive: true });
+  for (const entry of ['dist', 'sql', 'package.json']) await cp(join(REPO, entry), join(dir, entry), { recursive: true });
+  await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return join(dir, 'dist', 'cli.js');
+}
+
+/**
+ * Starts the replicator at `cliPath` (default: this checkout's dist/cli.js) on `config` (a
+ * configuration object, written to `configPath`).
  * `nodeArgs` go before the script (e.g. `--cpu-prof`). Resolves once the child has logged
  * `replicating` (its start-up checks passed and its listener is in place).
  */
-export async function startReplicator(config, { configPath, nodeArgs = [], onLogLine } = {}) {
+export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cli.js'), configPath, nodeArgs = [], onLogLine } = {}) {
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, CLI, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, cliPath, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
   const stderr = [];
   child.stderr.setEncoding('utf8');

@@ -35,27 +35,62 @@ export function summarize(records) {
       figures[`${key}_p50`] = figure(key, 'p50Ms');
       figures[`${key}_p99`] = figure(key, 'p99Ms');
       figures[`${key}_max`] = figure(key, 'maxMs');
+      figures[`${key}_rate`] = figure(key, 'achievedRate');
     }
   }
   const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
   const f = (key) => figures[key].median;
+  // The same ratio within each run, where both figures were measured minutes apart.
+  const perRun = (key, field, refKey, refField) =>
+    (records[key] ?? []).flatMap((record) => {
+      const ref = (records[refKey] ?? []).find((r) => r.rep === record.rep);
+      const value = ratio(record[field], refField === undefined ? ref : ref?.[refField]);
+      return value === undefined ? [] : [value];
+    });
+  const rssRuns = (records.replicator1 ?? []).map((r) => r.peakRssMB / RSS_LIMIT_MB);
   const targets = [
-    { name: 'catch-up, 1 destination vs COPY pipe', ratio: ratio(f('replicator1'), f('copyPipe1')), target: '>= 0.95', meets: (r) => r >= 0.95 },
-    { name: 'catch-up, 1 destination vs logical initial sync', ratio: ratio(f('replicator1'), f('logicalSync')), target: '> 1', meets: (r) => r > 1 },
-    { name: 'catch-up, 2 destinations vs 2 COPY pipes', ratio: ratio(f('replicator2'), f('copyPipe2')), target: '>= 0.90', meets: (r) => r >= 0.9 },
+    {
+      name: 'catch-up, 1 destination vs COPY pipe',
+      ratio: ratio(f('replicator1'), f('copyPipe1')),
+      runs: perRun('replicator1', 'eventsPerSecond', 'copyPipe1', 'eventsPerSecond'),
+      target: '>= 0.95',
+      meets: (r) => r >= 0.95,
+    },
+    {
+      name: 'catch-up, 1 destination vs logical initial sync',
+      ratio: ratio(f('replicator1'), f('logicalSync')),
+      runs: perRun('replicator1', 'eventsPerSecond', 'logicalSync', 'eventsPerSecond'),
+      target: '> 1',
+      meets: (r) => r > 1,
+    },
+    {
+      name: 'catch-up, 2 destinations vs 2 COPY pipes',
+      ratio: ratio(f('replicator2'), f('copyPipe2')),
+      runs: perRun('replicator2', 'eventsPerSecond', 'copyPipe2', 'eventsPerSecond'),
+      target: '>= 0.90',
+      meets: (r) => r >= 0.9,
+    },
     {
       name: 'lag p99 at 1,000 events/s (tx 10) vs logical',
       ratio: ratio(f('lag_replicator_1k_p99'), f('lag_logical_1k_p99')),
+      runs: perRun('lag_replicator_1k', 'p99Ms', 'lag_logical_1k', 'p99Ms'),
       target: '<= 1',
       meets: (r) => r <= 1,
     },
     {
       name: 'lag p99 at 10,000 events/s (tx 100) vs logical',
       ratio: ratio(f('lag_replicator_10k_p99'), f('lag_logical_10k_p99')),
+      runs: perRun('lag_replicator_10k', 'p99Ms', 'lag_logical_10k', 'p99Ms'),
       target: '<= 1',
       meets: (r) => r <= 1,
     },
-    { name: `peak RSS during catch-up, 1 destination, vs ${RSS_LIMIT_MB} MB`, ratio: ratio(f('rss1'), RSS_LIMIT_MB), target: '<= 1', meets: (r) => r <= 1 },
+    {
+      name: `peak RSS during catch-up, 1 destination, vs ${RSS_LIMIT_MB} MB`,
+      ratio: ratio(f('rss1'), RSS_LIMIT_MB),
+      runs: rssRuns,
+      target: '<= 1',
+      meets: (r) => r <= 1,
+    },
   ].map(({ meets, ...t }) => ({ ...t, meets: t.ratio === undefined ? undefined : meets(t.ratio) }));
   return { figures, targets };
 }
@@ -96,15 +131,17 @@ export function formatTables(summary, { events, reps }) {
     ]) {
       const key = `lag_${method}_${rate}`;
       lines.push(
-        `| lag p50 / p99 / max, ${who}, ${title} | ${fmt.ms(figures[`${key}_p50`].median)} / ${fmt.ms(figures[`${key}_p99`].median)} / ${fmt.ms(figures[`${key}_max`].median)} ms | p99: ${runs(`${key}_p99`, fmt.ms)} |`,
+        `| lag p50 / p99 / max, ${who}, ${title} | ${fmt.ms(figures[`${key}_p50`].median)} / ${fmt.ms(figures[`${key}_p99`].median)} / ${fmt.ms(figures[`${key}_max`].median)} ms | p99: ${runs(`${key}_p99`, fmt.ms)}; load achieved ${runs(`${key}_rate`, fmt.rate)} events/s |`,
       );
     }
   }
   lines.push('');
-  lines.push('| target | ratio | wanted | met |');
-  lines.push('|---|---:|---|---|');
+  lines.push('| target | ratio of medians | ratio in each run | wanted | met |');
+  lines.push('|---|---:|---|---|---|');
   for (const t of targets) {
-    lines.push(`| ${t.name} | ${fmt.ratio(t.ratio)} | ${t.target} | ${t.meets === undefined ? 'n/a' : t.meets ? 'yes' : 'no'} |`);
+    lines.push(
+      `| ${t.name} | ${fmt.ratio(t.ratio)} | ${t.runs.map((r) => fmt.ratio(r)).join(' / ')} | ${t.target} | ${t.meets === undefined ? 'n/a' : t.meets ? 'yes' : 'no'} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -75,10 +75,11 @@ function parseUrl(url) {
 }
 
 /**
- * Opens the bench server. `preload` lists shared_preload_libraries for the embedded server
- * (e.g. pg_stat_statements for profiling); it is ignored for BENCH_DATABASE_URL.
+ * Opens the bench server. `settings` are added to EMBEDDED_SETTINGS for the embedded server
+ * (e.g. pg_stat_statements and statement logging for profiling); they are ignored for
+ * BENCH_DATABASE_URL.
  */
-export async function openServer({ url, preload = [] } = {}) {
+export async function openServer({ url, settings: extraSettings = {} } = {}) {
   let embedded;
   let login;
   if (url === undefined) {
@@ -87,8 +88,7 @@ export async function openServer({ url, preload = [] } = {}) {
     const admin = new pg.Client({ ...login, database: login.maintenanceDb });
     await admin.connect();
     try {
-      const settings = { ...EMBEDDED_SETTINGS };
-      if (preload.length > 0) settings.shared_preload_libraries = preload.join(',');
+      const settings = { ...EMBEDDED_SETTINGS, ...extraSettings };
       for (const [name, value] of Object.entries(settings)) {
         await admin.query(`ALTER SYSTEM SET ${name} = ${quoteLiteral(value)}`);
       }

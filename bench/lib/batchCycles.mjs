@@ -1,0 +1,120 @@
+/**
+ * The replicator's statements, as the wire tap saw them, cut into its batch cycle: the plan
+ * query on the source, then BEGIN, LOCK, position, COPY (in and out side by side) and COMMIT
+ * on the destination, then the next plan query.
+ */
+
+/** What a statement is, in the words of the batch cycle. */
+export function classify(text) {
+  const t = text.trim();
+  if (/limit_id|lead\(ts\) OVER/.test(t)) return 'plan';
+  if (/^SELECT max\(id\)::text AS last_id, count\(\*\)/.test(t)) return 'transaction end';
+  if (/^SELECT max\(id\)::text AS max_id FROM events$/.test(t)) return 'position';
+  if (/^BEGIN/i.test(t)) return /LOCK TABLE/i.test(t) ? 'BEGIN+LOCK+position' : 'BEGIN';
+  if (/^COMMIT/i.test(t)) return 'COMMIT';
+  if (/^ROLLBACK/i.test(t)) return 'ROLLBACK';
+  if (/^LOCK TABLE/i.test(t)) return 'LOCK';
+  if (/^COPY \(SELECT/i.test(t)) return 'COPY out';
+  if (/^COPY events/i.test(t)) return 'COPY in';
+  if (/insert_events/.test(t)) return 'insert_events';
+  return 'other';
+}
+
+function mean(values) {
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function round(value, digits = 2) {
+  return value === undefined ? undefined : Number(value.toFixed(digits));
+}
+
+/** Milliseconds of [from, to] covered by at least one of `intervals`. */
+function coveredMs(intervals, from, to) {
+  const clipped = intervals
+    .map(([a, b]) => [Math.max(a, from), Math.min(b, to)])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = from;
+  for (const [a, b] of clipped) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+/**
+ * Batch cycles of the sessions `reader` and `writer`: a cycle runs from one plan query's
+ * sending to the next's and counts only when it wrote (has a COPY in). For each kind of
+ * statement, the mean time from sending it to the server's ReadyForQuery; `clientMs` is
+ * the time in the cycle when neither session had a statement in flight (the replicator's
+ * own work between statements plus the trips to and from the server).
+ */
+export function batchCycles(statements, { reader, writer, notifications = [] }) {
+  const mine = statements
+    .filter((s) => s.application === reader || s.application === writer)
+    .map((s) => ({ ...s, kind: classify(s.text) }))
+    .sort((a, b) => a.sentMs - b.sentMs);
+  const plans = mine.filter((s) => s.kind === 'plan');
+  const cycles = [];
+  for (let i = 0; i + 1 < plans.length; i += 1) {
+    const from = plans[i].sentMs;
+    const to = plans[i + 1].sentMs;
+    const inCycle = mine.filter((s) => s.sentMs >= from && s.sentMs < to);
+    const copyIn = inCycle.find((s) => s.kind === 'COPY in');
+    if (copyIn === undefined) continue;
+    const copyOut = inCycle.find((s) => s.kind === 'COPY out');
+    const byKind = {};
+    for (const s of inCycle) byKind[s.kind] = (byKind[s.kind] ?? 0) + (s.doneMs - s.sentMs);
+    const rows = Number(/^COPY (\d+)/.exec(copyIn.tag ?? '')?.[1] ?? 0);
+    const lastNotification = notifications.filter((n) => n.atMs <= from).at(-1);
+    cycles.push({
+      wallMs: to - from,
+      rows,
+      statements: inCycle.length,
+      byKind,
+      clientMs: to - from - coveredMs(inCycle.map((s) => [s.sentMs, s.doneMs]), from, to),
+      copyInWaitMs: copyIn.copyStartedMs - copyIn.sentMs,
+      copyInStreamMs: (copyIn.copyDoneSentMs ?? copyIn.doneMs) - copyIn.copyStartedMs,
+      copyInFinishMs: copyIn.doneMs - (copyIn.copyDoneSentMs ?? copyIn.doneMs),
+      copyOutSentAfterCopyInMs: copyOut === undefined ? undefined : copyOut.sentMs - copyIn.sentMs,
+      copyOutFirstRowMs: copyOut === undefined ? undefined : copyOut.copyStartedMs - copyOut.sentMs,
+      sinceNotificationMs: lastNotification === undefined ? undefined : from - lastNotification.atMs,
+      planToCommitDoneMs: (inCycle.filter((s) => s.kind === 'COMMIT').at(-1)?.doneMs ?? to) - from,
+    });
+  }
+  const kinds = [...new Set(cycles.flatMap((c) => Object.keys(c.byKind)))];
+  const meanOf = (field) => round(mean(cycles.map((c) => c[field]).filter((v) => v !== undefined)));
+  const wall = mean(cycles.map((c) => c.wallMs));
+  const meanByKind = Object.fromEntries(kinds.map((k) => [k, round(mean(cycles.map((c) => c.byKind[k] ?? 0)))]));
+  const percentOfCycle = Object.fromEntries(Object.entries(meanByKind).map(([k, ms]) => [k, round((100 * ms) / wall, 1)]));
+  return {
+    cycles: cycles.length,
+    meanRows: meanOf('rows'),
+    meanStatements: meanOf('statements'),
+    meanWallMs: round(wall),
+    meanByKindMs: meanByKind,
+    percentOfCycle,
+    meanClientMs: meanOf('clientMs'),
+    clientPercent: round((100 * mean(cycles.map((c) => c.clientMs))) / wall, 1),
+    copyIn: { waitForCopyInResponseMs: meanOf('copyInWaitMs'), streamingMs: meanOf('copyInStreamMs'), afterCopyDoneMs: meanOf('copyInFinishMs') },
+    copyOut: { sentAfterCopyInMs: meanOf('copyOutSentAfterCopyInMs'), firstRowAfterSendingMs: meanOf('copyOutFirstRowMs') },
+    notificationToPlanMs: meanOf('sinceNotificationMs'),
+    planToCommitDoneMs: meanOf('planToCommitDoneMs'),
+  };
+}
+
+/** How many statements of each kind each session sent, and their mean time to ReadyForQuery. */
+export function statementCounts(statements, applications) {
+  const out = {};
+  for (const s of statements) {
+    if (!applications.includes(s.application)) continue;
+    const key = `${s.application}: ${classify(s.text)}`;
+    out[key] ??= { count: 0, meanMs: 0 };
+    out[key].meanMs += s.doneMs - s.sentMs;
+    out[key].count += 1;
+  }
+  for (const value of Object.values(out)) value.meanMs = round(value.meanMs / value.count, 3);
+  return out;
+}
