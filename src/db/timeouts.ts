@@ -5,7 +5,8 @@
  *
  * - every short statement (planning a batch, BEGIN/LOCK/COMMIT, the position) must answer
  *   within QUERY_TIMEOUT_MS;
- * - a COPY pipe must move at least one chunk every STALL_TIMEOUT_MS.
+ * - a COPY pipe must move at least one chunk every STALL_TIMEOUT_MS, and be acknowledged
+ *   by the server within STALL_TIMEOUT_MS of its last chunk.
  * A timeout counts as a transient fault: the loop drops both connections and retries.
  */
 import { Transform } from 'node:stream';
@@ -28,9 +29,10 @@ export class StallError extends Error {
 }
 
 /**
- * A pass-through stream that fails with StallError when no chunk passes for `timeoutMs`,
- * and the promise that rejects at that moment (a stalled peer may never let the pipeline
- * settle by itself, so callers race against it).
+ * A pass-through stream that fails with StallError when no chunk passes for `timeoutMs`
+ * (or, after the last chunk, until clear() is called), and the promise that rejects at
+ * that moment (a stalled peer may never let the pipeline settle by itself, so callers race
+ * against it and call clear() once it has settled).
  */
 export function stallGuard(timeoutMs = STALL_TIMEOUT_MS): { stream: Transform; stalled: Promise<never>; clear(): void } {
   let timer: NodeJS.Timeout;
@@ -53,7 +55,10 @@ export function stallGuard(timeoutMs = STALL_TIMEOUT_MS): { stream: Transform; s
       callback(null, chunk);
     },
     flush(callback) {
-      clearTimeout(timer);
+      // The last chunk has passed, but the COPY is not done until the server acknowledges
+      // it, and a silent connection never does (a small batch fits in the socket buffers):
+      // the watchdog keeps counting until the caller clears it.
+      arm();
       callback();
     },
   });
