@@ -6,12 +6,13 @@
  * committed in between is either seen by the first catch-up or announced by a notification.
  */
 import type pg from 'pg';
-import { coerceError } from '../errors.js';
+import { ConnectError, ReplicatorError, coerceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DatabaseConfig, ReplicatorConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
 import { eventsExtent } from '../db/sourceReader.js';
+import { isTransient } from '../db/pgErrors.js';
 import type { CheckedDatabase } from '../db/schemaCheck.js';
 import { checkDestinationData, checkDestinationSchema, checkDistinct, checkSource } from '../db/schemaCheck.js';
 import { startListener } from '../listener.js';
@@ -63,6 +64,18 @@ export async function checkDatabases(config: ReplicatorConfig, log: Logger): Pro
       const extent = await checkDestinationData(destination, source, sourceExtent);
       log.info({ database: destination.label, rows: extent.count, maxId: extent.maxId }, 'destination checked');
     }
+  } catch (thrown) {
+    // A server restarting or a connection cut between connecting and the end of the checks
+    // is as transient as one that cannot be reached: exit 3, which a supervisor retries.
+    const error = coerceError(thrown);
+    if (!(error instanceof ReplicatorError) && isTransient(error)) {
+      throw new ConnectError(
+        `lost a connection during the start-up checks (${error.message}); nothing was written. ` +
+          'Restarting is safe once the databases are reachable.',
+        error,
+      );
+    }
+    throw error;
   } finally {
     await Promise.all(clients.map((client) => closeQuietly(client)));
   }

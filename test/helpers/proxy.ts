@@ -7,6 +7,7 @@
  *   proxy.stall();                            // forward nothing, close nothing: half-open
  *   proxy.stall({ newConnections: 'pass' });  // only the open connections hang
  *   proxy.resume();                           // forward again
+ *   proxy.cutWhenClientSends('LIMIT 1');      // cut a connection as it sends that text
  *
  * Modes, per connection: passing -> stalled (stall()) -> passing (resume()); any -> closed.
  * A stalled connection neither reads nor writes, on either side, so the two ends see what a
@@ -36,6 +37,8 @@ export interface Proxy {
   stall(options?: StallOptions): number;
   /** Forwards again on every stalled connection, and passes new ones. */
   resume(): void;
+  /** From now on, cuts any connection the moment its client sends bytes that contain `text` (e.g. a query). */
+  cutWhenClientSends(text: string): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +51,12 @@ class Connection {
     readonly client: net.Socket,
     readonly upstream: net.Socket,
     private readonly onClosed: () => void,
+    cutOn: () => Buffer | undefined,
   ) {
+    client.on('data', (chunk: Buffer) => {
+      const marker = cutOn();
+      if (marker !== undefined && chunk.includes(marker)) this.destroy();
+    });
     this.forward(client, upstream);
     this.forward(upstream, client);
     let closed = false;
@@ -100,10 +108,11 @@ class Connection {
 export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<Proxy> {
   const connections = new Set<Connection>();
   let stallNew = false;
+  let cutMarker: Buffer | undefined;
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     const upstream = net.connect({ port: targetPort, host: targetHost });
     upstream.pause();
-    const connection = new Connection(client, upstream, () => connections.delete(connection));
+    const connection = new Connection(client, upstream, () => connections.delete(connection), () => cutMarker);
     connections.add(connection);
     if (stallNew) connection.stall();
     else connection.resume();
@@ -135,6 +144,9 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
     resume() {
       stallNew = false;
       for (const connection of connections) connection.resume();
+    },
+    cutWhenClientSends(text) {
+      cutMarker = Buffer.from(text, 'utf8');
     },
     async close() {
       if (closed) return;
