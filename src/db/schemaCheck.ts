@@ -155,14 +155,16 @@ export interface Extent {
 /**
  * Checks that a destination's rows can be a prefix of the source's: the same first event,
  * no more rows and no higher id than the source, and ids 1..max without gaps.
+ *
+ * The destination's extent is read before the source's: another replicator (the one that
+ * writes while this one starts as a standby) may commit rows into the destination at any
+ * moment, but only rows the source committed earlier, so a source extent read afterwards
+ * covers them.
  */
-export async function checkDestinationData(
-  destination: CheckedDatabase,
-  source: CheckedDatabase,
-  sourceExtent: Extent,
-): Promise<Extent> {
+export async function checkDestinationData(destination: CheckedDatabase, source: CheckedDatabase): Promise<Extent> {
   const extent = await eventsExtent(destination.client);
   if (extent.count === 0) return extent;
+  const sourceExtent = await eventsExtent(source.client);
   const restart = 'The destination must be a copy of the source: empty it (or recreate it with init-db) and restart.';
   const [destFirst, sourceFirst] = await Promise.all([firstEventHash(destination.client), firstEventHash(source.client)]);
   if (sourceFirst === undefined || destFirst === undefined || destFirst.id !== sourceFirst.id || destFirst.hash !== sourceFirst.hash) {

@@ -61,7 +61,7 @@ export async function checkDatabases(config: ReplicatorConfig, log: Logger): Pro
     const sourceExtent = await eventsExtent(source.client);
     log.info({ database: source.label, rows: sourceExtent.count, maxId: sourceExtent.maxId }, 'source checked');
     for (const destination of destinations) {
-      const extent = await checkDestinationData(destination, source, sourceExtent);
+      const extent = await checkDestinationData(destination, source);
       log.info({ database: destination.label, rows: extent.count, maxId: extent.maxId }, 'destination checked');
     }
   } catch (thrown) {
