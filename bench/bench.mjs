@@ -143,7 +143,7 @@ async function main() {
   const runStartedAt = performance.now();
   const url = process.env.BENCH_DATABASE_URL || undefined;
   say(url === undefined ? 'starting an embedded PostgreSQL' : 'using BENCH_DATABASE_URL');
-  const server = await openServer({ url });
+  const server = await openServer({ url, events: options.events });
   const workDir = await mkdtemp(join(tmpdir(), 'slate-bench-'));
   let interrupted = false;
   const onSignal = () => {
@@ -218,17 +218,29 @@ async function main() {
 
     for (let rep = 1; rep <= options.reps; rep += 1) {
       const run = `run ${rep}/${options.reps}`;
-      await record('copyPipe1', rep, `${run}: COPY pipe, 1 destination`, () => measureCopyPipes(ctx, 1));
-      await record('replicator1', rep, `${run}: replicator catch-up, 1 destination`, () => measureReplicatorCatchUp(ctx, 1, rep));
-      if (logicalAvailable) await record('logicalSync', rep, `${run}: logical replication initial sync`, () => measureLogicalSync(ctx));
-      await record('copyPipe2', rep, `${run}: COPY pipes, 2 destinations`, () => measureCopyPipes(ctx, 2));
-      await record('replicator2', rep, `${run}: replicator catch-up, 2 destinations`, () => measureReplicatorCatchUp(ctx, 2, rep));
-      if (options.skipLag) continue;
-      for (const { key, rate, transactionSize } of LAG_LOADS) {
-        const load = `${rate} events/s in transactions of ${transactionSize}`;
-        if (logicalAvailable) await record(`lag_logical_${key}`, rep, `${run}: logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep));
-        await record(`lag_replicator_${key}`, rep, `${run}: replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
+      // Odd runs measure each reference first, even runs the replicator first, so neither
+      // always comes first (or last) in a row of measurements.
+      const inTurn = (pair) => (rep % 2 === 1 ? pair : [...pair].reverse());
+      const steps = [
+        ...inTurn([
+          () => record('copyPipe1', rep, `${run}: COPY pipe, 1 destination`, () => measureCopyPipes(ctx, 1)),
+          () => record('replicator1', rep, `${run}: replicator catch-up, 1 destination`, () => measureReplicatorCatchUp(ctx, 1, rep)),
+        ]),
+        ...(logicalAvailable ? [() => record('logicalSync', rep, `${run}: logical replication initial sync`, () => measureLogicalSync(ctx))] : []),
+        ...inTurn([
+          () => record('copyPipe2', rep, `${run}: COPY pipes, 2 destinations`, () => measureCopyPipes(ctx, 2)),
+          () => record('replicator2', rep, `${run}: replicator catch-up, 2 destinations`, () => measureReplicatorCatchUp(ctx, 2, rep)),
+        ]),
+      ];
+      if (!options.skipLag) {
+        for (const { key, rate, transactionSize } of LAG_LOADS) {
+          const load = `${rate} events/s in transactions of ${transactionSize}`;
+          const logical = () => record(`lag_logical_${key}`, rep, `${run}: logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep));
+          const replicator = () => record(`lag_replicator_${key}`, rep, `${run}: replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
+          steps.push(...inTurn(logicalAvailable ? [logical, replicator] : [replicator]));
+        }
       }
+      for (const step of steps) await step();
     }
 
     const summary = summarize(records);

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runLoad } from '../dist/load/loadGenerator.js';
 import { openServer } from './lib/server.mjs';
-import { runCopyPipes } from './lib/copyPipe.mjs';
+import { runBatchedCopyPipe, runCopyPipes } from './lib/copyPipe.mjs';
 import { waitUntilCaughtUp } from './lib/destinations.mjs';
 import { replicatorConfig, startReplicator } from './lib/replicatorProcess.mjs';
 import { startWireTap } from './lib/wireTap.mjs';
@@ -58,7 +58,7 @@ async function main() {
   await mkdir(profileDir, { recursive: true });
   const workDir = await mkdtemp(join(tmpdir(), 'slate-profile-'));
   say('starting an embedded PostgreSQL with pg_stat_statements');
-  const server = await openServer({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
+  const server = await openServer({ events, settings: { shared_preload_libraries: 'pg_stat_statements' } });
   const tap = await startWireTap({ host: '127.0.0.1', port: server.databaseConfig('x').port });
   // The same server reached through the tap.
   const tapped = {
@@ -103,7 +103,9 @@ async function main() {
 
     say('COPY pipe, directly');
     let destination = await fresh();
+    const cpuBefore = process.cpuUsage();
     const pipeDirect = await runCopyPipes(server, sourceName, [destination]);
+    const pipeCpu = process.cpuUsage(cpuBefore);
     await server.dropDatabase(destination);
     say('COPY pipe, through the wire tap');
     destination = await fresh();
@@ -113,12 +115,33 @@ async function main() {
     const pipeCopyIn = tap.statements().slice(mark).find((s) => classify(s.text) === 'COPY in');
     report.copyPipe = {
       directEventsPerSecond: round(events / pipeDirect.seconds, 0),
+      directCpuSeconds: round((pipeCpu.user + pipeCpu.system) / 1e6, 2),
       tappedEventsPerSecond: round(events / pipeTapped.seconds, 0),
       tappedCopyInMs: round(pipeCopyIn.doneMs - pipeCopyIn.sentMs),
       tappedCopyInFirstByteMs: round(pipeCopyIn.copyStartedMs - pipeCopyIn.sentMs, 2),
+      tappedCopyInMessages: pipeCopyIn.copyMessages,
       statements: await topStatements(3),
     };
+    report.copyPipe.copyInServerMsPer10k = round((report.copyPipe.statements.find((row) => row.query.startsWith('COPY events')).total_ms / events) * 10_000, 1);
     await server.dropDatabase(destination);
+
+    report.batchedCopyPipe = [];
+    for (const batchSize of [10_000, 100_000]) {
+      for (const transaction of [false, true]) {
+        say(`COPY pipe in batches of ${batchSize}${transaction ? ', each in BEGIN; LOCK ... COMMIT' : ''}, directly`);
+        destination = await fresh();
+        await server.query('SELECT pg_stat_statements_reset()');
+        const batched = await runBatchedCopyPipe(server, sourceName, destination, { batchSize, lastId: events, transaction });
+        const copyIn = (await topStatements(20)).find((row) => row.query.startsWith('COPY events'));
+        report.batchedCopyPipe.push({
+          batchSize,
+          transaction,
+          eventsPerSecond: round(events / batched.seconds, 0),
+          copyInServerMsPer10k: round((copyIn.total_ms / events) * 10_000, 1),
+        });
+        await server.dropDatabase(destination);
+      }
+    }
 
     say('replicator catch-up, directly');
     destination = await fresh();
@@ -131,6 +154,7 @@ async function main() {
       eventsPerSecond: round(events / caughtUp.seconds, 0),
       eventsPerSecondAfterStartup: round(events / (caughtUp.seconds - replicator.startupMs / 1000), 0),
       peakRssMB: round(stopped.peakHwmBytes / 1e6),
+      cpuSeconds: round(stopped.cpuSeconds, 2),
     };
 
     say('replicator idle (destination in sync): memory');

@@ -33,3 +33,30 @@ export async function runCopyPipes(server, sourceName, destinationNames) {
     await Promise.all(pairs.flatMap(({ source, destination }) => [source.end(), destination.end()]));
   }
 }
+
+/**
+ * The same pipe cut into batches of `batchSize` rows, one COPY pair per batch, each batch
+ * in its own transaction (`BEGIN; LOCK TABLE events IN EXCLUSIVE MODE` ... `COMMIT`, as the
+ * replicator writes) when `transaction` is set, else in autocommit. Used by the profile to
+ * tell the cost of batching from the cost of the replicator's own work.
+ */
+export async function runBatchedCopyPipe(server, sourceName, destinationName, { batchSize, lastId, transaction }) {
+  const source = await server.connect(sourceName);
+  const destination = await server.connect(destinationName);
+  try {
+    const startedAt = performance.now();
+    for (let from = 0; from < lastId; from += batchSize) {
+      const to = Math.min(from + batchSize, lastId);
+      if (transaction) await destination.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+      const into = destination.query(copyStreams.from(COPY_IN_SQL));
+      const out = source.query(
+        copyStreams.to(`COPY (SELECT id, ts, event FROM events WHERE id > ${from} AND id <= ${to} ORDER BY id) TO STDOUT (FORMAT binary)`),
+      );
+      await pipeline(out, into);
+      if (transaction) await destination.query('COMMIT');
+    }
+    return { seconds: (performance.now() - startedAt) / 1000 };
+  } finally {
+    await Promise.all([source.end(), destination.end()]);
+  }
+}

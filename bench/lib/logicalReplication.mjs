@@ -12,7 +12,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const POLL_MS = 20;
+/** As for the replicator's destinations (destinations.mjs): every 100 ms. */
+const POLL_MS = 100;
 /** How long a subscription may take to reach a state before the bench gives up. */
 const STATE_TIMEOUT_MS = 10 * 60_000;
 

@@ -60,11 +60,20 @@ export async function measureCopyPipes(ctx, count) {
   const names = await newDestinations(ctx, count);
   await checkpoint(ctx.server);
   const load = loadAverage();
+  const cpuBefore = process.cpuUsage();
   const { seconds, rows } = await runCopyPipes(ctx.server, ctx.sourceName, names);
+  const cpu = process.cpuUsage(cpuBefore);
   const rowsOk = rows.every((n) => n === ctx.sourceMaxId);
   if (!rowsOk) ctx.problems.push(`COPY pipes x${count}: rows copied ${rows.join(', ')}, expected ${ctx.sourceMaxId} each`);
   const equal = await verifyAndDrop(ctx, `COPY pipes x${count}`, names);
-  return { seconds, eventsPerSecond: (count * ctx.sourceMaxId) / seconds, equal: equal && rowsOk, loadAverage: load };
+  return {
+    seconds,
+    eventsPerSecond: (count * ctx.sourceMaxId) / seconds,
+    // This process's CPU while piping (its other work then is negligible).
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    equal: equal && rowsOk,
+    loadAverage: load,
+  };
 }
 
 /** Logical replication's initial sync of the loaded source into a fresh destination. */
@@ -124,6 +133,7 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
     eventsPerSecondAfterStartup: (count * ctx.sourceMaxId) / (caughtUp.seconds - replicator.startupMs / 1000),
     peakRssMB: mb(stopped.peakHwmBytes),
     peakRssSampledMB: mb(stopped.peakRssBytes),
+    cpuSeconds: stopped.cpuSeconds,
     equal,
     loadAverage: load,
   };

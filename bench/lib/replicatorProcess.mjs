@@ -14,6 +14,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const RSS_SAMPLE_MS = 50;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** VmRSS and VmHWM of a process, in bytes; undefined once it has gone. */
 async function memoryOf(pid) {
@@ -28,6 +30,18 @@ async function memoryOf(pid) {
     return match === null ? undefined : Number(match[1]) * 1024;
   };
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+}
+
+/** CPU seconds (user + system) a process has used so far; undefined once it has gone. */
+async function cpuSecondsOf(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -125,11 +139,12 @@ export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cl
     output: () => `${stderr.join('')}${tail(logLines)}`,
     /** The highest VmRSS sampled and VmHWM read so far, in bytes. */
     memory: () => ({ peakRssBytes, peakHwmBytes }),
-    /** Samples once more, stops with SIGTERM and resolves with the exit code and peak memory. */
+    /** Samples once more, stops with SIGTERM and resolves with the exit code, peak memory and CPU seconds used. */
     async stop() {
       await sample();
       sampling = false;
       await sampler;
+      const cpuSeconds = await cpuSecondsOf(child.pid);
       child.kill('SIGTERM');
       let killTimer;
       const result = await Promise.race([
@@ -142,7 +157,7 @@ export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cl
         }),
       ]);
       clearTimeout(killTimer);
-      return { ...result, peakRssBytes, peakHwmBytes, stderr: stderr.join('') };
+      return { ...result, peakRssBytes, peakHwmBytes, cpuSeconds, stderr: stderr.join('') };
     },
   };
 }

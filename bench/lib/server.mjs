@@ -42,13 +42,21 @@ const REPORTED_SETTINGS = [
   'shared_preload_libraries',
 ];
 
-const MEMORY_DIR_MIN_FREE_BYTES = 8 * 1024 ** 3;
+/**
+ * What a run's data directory may hold at its peak, per event loaded: the source and two
+ * destinations (~460 bytes an event each, indexes included) and the WAL of a two-destination
+ * catch-up, with room to spare.
+ */
+const DATA_BYTES_PER_EVENT = 4000;
 
-/** /dev/shm when it is a roomy memory file system anyone can write to, else /tmp. */
-async function dataDirParent() {
+/**
+ * /dev/shm when it is a memory file system anyone can write to with room for the run
+ * (twice the estimate, so the machine keeps memory to run in), else /tmp.
+ */
+async function dataDirParent(events) {
   try {
     const [space, info] = await Promise.all([statfs('/dev/shm'), stat('/dev/shm')]);
-    if ((info.mode & 0o002) !== 0 && space.bavail * space.bsize >= MEMORY_DIR_MIN_FREE_BYTES) return '/dev/shm';
+    if ((info.mode & 0o002) !== 0 && space.bavail * space.bsize >= 2 * events * DATA_BYTES_PER_EVENT) return '/dev/shm';
   } catch {
     // No /dev/shm here.
   }
@@ -75,15 +83,15 @@ function parseUrl(url) {
 }
 
 /**
- * Opens the bench server. `settings` are added to EMBEDDED_SETTINGS for the embedded server
+ * Opens the bench server, for a run of `events` events. `settings` are added to EMBEDDED_SETTINGS for the embedded server
  * (e.g. pg_stat_statements and statement logging for profiling); they are ignored for
  * BENCH_DATABASE_URL.
  */
-export async function openServer({ url, settings: extraSettings = {} } = {}) {
+export async function openServer({ url, events = 1_000_000, settings: extraSettings = {} } = {}) {
   let embedded;
   let login;
   if (url === undefined) {
-    embedded = await startEmbeddedServer({ purpose: 'bench', parentDir: await dataDirParent(), callerHandlesSignals: true });
+    embedded = await startEmbeddedServer({ purpose: 'bench', parentDir: await dataDirParent(events), callerHandlesSignals: true });
     login = { host: '127.0.0.1', port: embedded.port, user: embedded.user, password: embedded.password, maintenanceDb: 'postgres' };
     const admin = new pg.Client({ ...login, database: login.maintenanceDb });
     await admin.connect();
