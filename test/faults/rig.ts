@@ -102,9 +102,13 @@ export class Rig {
     this.random = new Random(seed);
   }
 
+  /** When each fault was injected, for the diagnostics of a failed wait. */
+  private readonly timeline: string[] = [];
+
   /** Counts one injected fault of `kind`. */
   fault(kind: string): void {
     this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
+    this.timeline.push(`${new Date().toISOString().slice(11, 23)} ${kind}`);
   }
 
   get faultCount(): number {
@@ -145,9 +149,10 @@ export class Rig {
     }
   }
 
-  /** The replicators' last log lines, shortened, to see what they were doing when a wait failed. */
+  /** The last faults and the replicators' last log lines, shortened, to see what went on when a wait failed. */
   recentLog(lines = 40): string {
-    return this.replicators
+    const faults = `last faults injected:\n${this.timeline.slice(-lines).map((line) => `  ${line}`).join('\n')}\n`;
+    return faults + this.replicators
       .map((replicator, i) => {
         const records = replicator.records().slice(-lines);
         const text = records.map((r) => {

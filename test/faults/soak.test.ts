@@ -14,7 +14,7 @@
 import { expect, test } from 'vitest';
 import { withClient } from '../helpers/events.js';
 import type { Proxy } from '../helpers/proxy.js';
-import { describeSummary, soakSeconds, startRig, verifyAll } from './rig.js';
+import { soakSeconds, startRig, verifyAll } from './rig.js';
 import type { Rig } from './rig.js';
 import type { ReplicatorProcess } from './replicatorProcess.js';
 
@@ -142,5 +142,4 @@ test.skipIf(SOAK_SECONDS === undefined)('soak: random faults of every kind while
       `${liveVerifications} verifications while running (${liveEventsVerified} events, ${liveDifferences} differences), ` +
       `final verify ${summary.eventsVerified} events, ${summary.differences} differences`,
   );
-  console.log(describeSummary(summary, 'ok'));
 }, ((SOAK_SECONDS ?? 0) + 600) * 1000);
