@@ -31,49 +31,58 @@ export interface WriteBatch {
 }
 
 /**
- * Writes `position+1 .. lastId` in one transaction. Throws DivergenceError when the
- * destination's max id is no longer `position` (another writer, or a hand-made insert) or
- * when a statement copies fewer rows than planned; the transaction is then rolled back and
- * nothing is written.
+ * Opens a write transaction and returns the destination's max id as seen inside it, in one
+ * round trip. EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer
+ * until this transaction ends, so that max id cannot change before the rows land.
  */
-export async function writeBatch(destination: pg.Client, rows: RowSource, batch: WriteBatch): Promise<number> {
-  // One round trip: open the transaction, lock out other writers, read the position.
-  // EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer until we
-  // commit, so the position read cannot change before the rows land.
-  try {
-    const opened = (await destination.query(
-      bounded({ text: 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT max(id)::text AS max_id FROM events' }),
-    )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
-    const position = Number(opened[2]?.rows[0]?.max_id ?? 0);
-    if (position !== batch.position) {
+export async function beginWrite(destination: pg.Client): Promise<number> {
+  const results = (await destination.query(
+    bounded({ text: 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT max(id)::text AS max_id FROM events' }),
+  )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
+  return Number(results[2]?.rows[0]?.max_id ?? 0);
+}
+
+export async function commitWrite(destination: pg.Client): Promise<void> {
+  await destination.query(bounded({ text: 'COMMIT' }));
+}
+
+/** Ends the write transaction without a trace; never throws (a dead connection is dropped by the caller). */
+export async function rollbackWrite(destination: pg.Client): Promise<void> {
+  await destination.query(bounded({ text: 'ROLLBACK' })).catch(() => {});
+}
+
+/** The error for a destination whose max id moved under this replicator. */
+export function anotherWriter(found: number, expected: number): DivergenceError {
+  return new DivergenceError(
+    `the destination's max id is ${found} but this replicator had written up to ${expected}: ` +
+      'another process writes into this destination. Stop the other writer; then restart the replicator.',
+  );
+}
+
+/**
+ * Inside a transaction opened by beginWrite, copies `position+1 .. lastId` from the source,
+ * one COPY statement per `maxEventsPerWrite` rows. Throws DivergenceError when a statement
+ * copies fewer rows than its id range holds (a gap in the source's ids).
+ */
+export async function copyBatch(destination: pg.Client, rows: RowSource, batch: WriteBatch): Promise<number> {
+  let written = 0;
+  for (let from = batch.position; from < batch.lastId; from += batch.maxEventsPerWrite) {
+    const to = Math.min(from + batch.maxEventsPerWrite, batch.lastId);
+    const into = destination.query(copyFrom('COPY events (id, ts, event) FROM STDIN (FORMAT binary)'));
+    const guard = stallGuard();
+    try {
+      await Promise.race([pipeline(rows(from, to), guard.stream, into), guard.stalled]);
+    } finally {
+      guard.clear();
+    }
+    if (into.rowCount !== to - from) {
       throw new DivergenceError(
-        `the destination's max id is ${position} but this replicator had written up to ${batch.position}: ` +
-          'another process writes into this destination. Stop the other writer; then restart the replicator.',
+        `the source's ids are not consecutive after id ${from}: ids ${from + 1}..${to} hold ${into.rowCount} ` +
+          `rows, not ${to - from}. A row was inserted into the source events table without insert_events; ` +
+          'nothing after the gap can be replicated safely. Repair the source\'s ids, then restart.',
       );
     }
-    let written = 0;
-    for (let from = batch.position; from < batch.lastId; from += batch.maxEventsPerWrite) {
-      const to = Math.min(from + batch.maxEventsPerWrite, batch.lastId);
-      const into = destination.query(copyFrom('COPY events (id, ts, event) FROM STDIN (FORMAT binary)'));
-      const guard = stallGuard();
-      try {
-        await Promise.race([pipeline(rows(from, to), guard.stream, into), guard.stalled]);
-      } finally {
-        guard.clear();
-      }
-      if (into.rowCount !== to - from) {
-        throw new DivergenceError(
-          `the source's ids are not consecutive after id ${from}: ids ${from + 1}..${to} hold ${into.rowCount} ` +
-            `rows, not ${to - from}. A row was inserted into the source events table without insert_events; ` +
-            'nothing after the gap can be replicated safely. Repair the source\'s ids, then restart.',
-        );
-      }
-      written += into.rowCount;
-    }
-    await destination.query(bounded({ text: 'COMMIT' }));
-    return written;
-  } catch (error) {
-    await destination.query(bounded({ text: 'ROLLBACK' })).catch(() => {});
-    throw error;
+    written += into.rowCount;
   }
+  return written;
 }

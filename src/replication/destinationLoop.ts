@@ -20,7 +20,7 @@ import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
 import { copyRowsOut, planBatch } from '../db/sourceReader.js';
-import { readPosition, writeBatch } from '../db/destinationWriter.js';
+import { anotherWriter, beginWrite, commitWrite, copyBatch, readPosition, rollbackWrite } from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
 import { WRITER_LOCK_RETRY_MS, tryWriterLock, writerLockHolder } from '../db/writerLock.js';
 import { bounded } from '../db/timeouts.js';
@@ -231,21 +231,41 @@ export class DestinationLoop {
     const startedAt = performance.now();
     let rows = 0;
     while (!this.wake.isCancelled) {
-      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite);
+      // The destination's transaction is opened while the source plans the batch: two
+      // connections, so the round trips overlap and a wake-up reaches its COPY sooner.
+      const opening = beginWrite(destination);
+      opening.catch(() => {});
+      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite).catch(async (error: unknown) => {
+        await opening.then(() => rollbackWrite(destination), () => {});
+        throw error;
+      });
       this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
       this.firstPendingTsMs = plan.firstPendingTsMs;
-      if (plan.rowCount === 0) break;
-      this.state = 'catching-up';
-      const batchStartedAt = performance.now();
-      const written = await writeBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
-        position: this.position,
-        lastId: plan.lastId,
-        maxEventsPerWrite: this.options.maxEventsPerWrite,
-      });
-      this.position = plan.lastId;
-      this.eventsCopied += written;
-      this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
-      rows += written;
+      const found = await opening;
+      try {
+        // Checked even when there is nothing to copy: a row written by someone else is found
+        // at the next wake-up or poll, not only at the next batch.
+        if (found !== this.position) throw anotherWriter(found, this.position);
+        if (plan.rowCount === 0) {
+          await rollbackWrite(destination);
+          break;
+        }
+        this.state = 'catching-up';
+        const batchStartedAt = performance.now();
+        const written = await copyBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
+          position: this.position,
+          lastId: plan.lastId,
+          maxEventsPerWrite: this.options.maxEventsPerWrite,
+        });
+        await commitWrite(destination);
+        this.position = plan.lastId;
+        this.eventsCopied += written;
+        this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
+        rows += written;
+      } catch (error) {
+        await rollbackWrite(destination);
+        throw error;
+      }
     }
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;
