@@ -233,12 +233,11 @@ export class DestinationLoop {
     while (!this.wake.isCancelled) {
       // The destination's transaction is opened while the source plans the batch: two
       // connections, so the round trips overlap and a wake-up reaches its COPY sooner.
+      // If planning fails, the transaction being opened is not waited for (its connection may
+      // be the one that hangs): the caller drops both connections, which ends it.
       const opening = beginWrite(destination);
       opening.catch(() => {});
-      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite).catch(async (error: unknown) => {
-        await opening.then(() => rollbackWrite(destination), () => {});
-        throw error;
-      });
+      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite);
       this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
       this.firstPendingTsMs = plan.firstPendingTsMs;
       const found = await opening;
