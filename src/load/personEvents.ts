@@ -15,6 +15,7 @@
  * far below the ~7,900 bytes a legacy source's per-row notify trigger can carry.
  */
 import { Random } from './random.js';
+import { CITIES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, NICKNAMES, NOTE_SENTENCES, PHONE_KINDS, STREETS } from './personWords.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -46,50 +47,6 @@ const SCHEMA_VERSION = 0;
 const POPULATION_LIMIT = 500;
 /** Distinct users who issue the commands. */
 const INITIATOR_COUNT = 7;
-
-const FIRST_NAMES = [
-  'Anna', 'Ben', 'Chloé', 'Dmitri', 'Émile', 'Fatima', 'Günter', 'Hiroshi', 'Ingrid', 'José',
-  'Kofi', 'Łucja', 'Mateo', 'Noor', 'Oisín', 'Priya', 'Quentin', 'Rūta', 'Søren', 'Tomás',
-  'Ursula', 'Văn', 'Wei', 'Xóchitl', 'Yusuf', 'Zoë', '美咲', 'Алексей', 'Ελένη', 'Ngozi',
-  'Mary-Jane', 'Jean-Luc', 'Björk', 'Siobhán', 'Dae-jung',
-];
-const LAST_NAMES = [
-  'Smith', "O'Brien", 'Müller', 'García', 'Nguyễn', 'Kowalski', "D'Angelo", 'van der Berg',
-  'Øvergaard', 'Tanaka', 'Иванова', '김', 'Åström', 'Núñez', 'Ferreira-Lopes', 'Okafor',
-  'Patel', 'Dubois', 'Łukasiewicz', '王', 'Papadopoulos', "N'Diaye", 'Ó Súilleabháin', 'Jones',
-];
-const NICKNAMES = ['Ace', 'Bubbles', "Lil' Jo", 'Doc', 'Kiki', 'Sunny', 'Ziggy', '小龙', 'Mö', 'The "Boss"'];
-const STREETS = [
-  'Main Street', 'Rue de la Paix', 'Hauptstraße', 'Calle Mayor', 'Elm Avenue', 'Königsallee',
-  'Via Roma', 'Baker Street', 'Nørregade', 'Ulica Floriańska', "Queen's Road", 'Rua Augusta',
-];
-const CITIES: readonly { city: string; country: string }[] = [
-  { city: 'Springfield', country: 'US' },
-  { city: 'Paris', country: 'FR' },
-  { city: 'Berlin', country: 'DE' },
-  { city: 'Kraków', country: 'PL' },
-  { city: 'São Paulo', country: 'BR' },
-  { city: 'Zürich', country: 'CH' },
-  { city: 'Tōkyō', country: 'JP' },
-  { city: 'Reykjavík', country: 'IS' },
-  { city: 'Montréal', country: 'CA' },
-];
-const EMAIL_DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'post.example.de'];
-const PHONE_KINDS = ['mobile', 'home', 'work'] as const;
-const NOTE_SENTENCES = [
-  'Prefers to be contacted by email.',
-  'Called on Tuesday about the "missing" invoice; said she\'d call back.',
-  'Documents are in C:\\Users\\shared\\scans\\2019 — ask before moving them.',
-  'Moved here from abroad; speaks English, Français and 日本語.',
-  'Allergic to peanuts 🥜, keep away from the snack table.',
-  'Tab-separated export attached:\tname\temail\tphone.',
-  'Line one of the address note.\nLine two, after a newline.',
-  'Discount agreed: 12.5% until the end of the quarter.',
-  'Prefers “curly quotes” and ‘single ones’ in letters.',
-  'Regex used for the import: ^[A-Z]\\d{3}$ (do not change).',
-  'Birthday party 🎉 planned, budget €250.',
-  'Asked us to spell the name exactly as on the passport.',
-];
 
 /** Lower-case ASCII for an e-mail local part: diacritics dropped, other letters removed. */
 function asciiLocalPart(text: string): string {
