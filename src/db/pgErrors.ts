@@ -46,12 +46,15 @@ export const AUTH_SQLSTATES = new Set([
 /** SQLSTATE 3D000: the named database does not exist. */
 export const INVALID_CATALOG_NAME = '3D000';
 
+/**
+ * Five digits or upper-case letters, not starting with E: some of Node's error codes have
+ * five letters too (EPIPE, EPERM), and no SQLSTATE class starts with E.
+ */
+const SQLSTATE = /^[0-9A-DF-Z][0-9A-Z]{4}$/;
+
 export function sqlState(error: unknown): string | undefined {
-  const { code, syscall } = (error as { code?: unknown; syscall?: unknown } | null) ?? {};
-  // Node's system errors name their system call; some of their codes have the shape of a
-  // SQLSTATE (EPIPE, EPERM) but are socket codes.
-  if (typeof syscall === 'string') return undefined;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SQLSTATE.test(code) ? code : undefined;
 }
 
 export function socketCode(error: unknown): string | undefined {

@@ -13,6 +13,8 @@ function systemError(code: string, errno: number, syscall: string): Error {
 test.each([
   // A COPY into a destination whose connection was cut writes into a closed socket.
   { name: 'write EPIPE (its code has the shape of a SQLSTATE)', error: systemError('EPIPE', -32, 'write') },
+  // The same when Node's socket already knows the other side ended: no syscall, no errno.
+  { name: 'This socket has been ended by the other party (EPIPE)', error: Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' }) },
   { name: 'read ECONNRESET', error: systemError('ECONNRESET', -104, 'read') },
   { name: 'connect ECONNREFUSED', error: systemError('ECONNREFUSED', -111, 'connect') },
 ])('a socket error is transient: $name', ({ error }) => {
