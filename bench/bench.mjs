@@ -29,6 +29,8 @@ const USAGE = `usage: npm run bench -- [options]
   --reps <n>          runs of every measurement; figures are medians (default 3)
   --lag-seconds <s>   how long each lag load runs (default 20)
   --skip-lag          measure catch-up and memory only
+  --only <list>       only these measurements, comma-separated: pipe1, replicator1, logical-sync,
+                      pipe2, replicator2, lag (e.g. --only replicator1 for memory with a big backlog)
   --quick             smoke run: 100000 events, 1 run, 10 s lag loads
   --seed <n>          seed of the event generator (default 1)
   --cpu-prof          run the replicator's catch-ups under node --cpu-prof (profiles in bench/results/profiles)
@@ -40,6 +42,7 @@ Runs on an embedded PostgreSQL, or on BENCH_DATABASE_URL (a superuser on a maint
 const LOAD_TRANSACTION_SIZE = 100;
 /** insert_events serialises writers on the id lock, but event generation and parsing overlap. */
 const LOADERS = 3;
+const MEASUREMENTS = ['pipe1', 'replicator1', 'logical-sync', 'pipe2', 'replicator2', 'lag'];
 const LAG_LOADS = [
   { key: '1k', rate: 1000, transactionSize: 10 },
   { key: '10k', rate: 10_000, transactionSize: 100 },
@@ -53,6 +56,7 @@ function parseOptions(argv) {
       reps: { type: 'string' },
       'lag-seconds': { type: 'string' },
       'skip-lag': { type: 'boolean', default: false },
+      only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       seed: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -78,6 +82,10 @@ function parseOptions(argv) {
     cpuProf: values['cpu-prof'],
     out: resolve(values.out ?? join(HERE, 'results', 'latest.json')),
   };
+  if (values.only !== undefined) {
+    options.only = new Set(values.only.split(',').map((name) => name.trim()));
+    for (const name of options.only) if (!MEASUREMENTS.includes(name)) problems.push(`--only: unknown measurement ${name} (known: ${MEASUREMENTS.join(', ')})`);
+  }
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) problems.push(`--seed must be an integer >= 0, got ${values.seed}`);
   if (options.events < LOADERS) problems.push(`--events must be at least ${LOADERS}`);
   return { options, problems };
@@ -221,23 +229,27 @@ async function main() {
       // Odd runs measure each reference first, even runs the replicator first, so neither
       // always comes first (or last) in a row of measurements.
       const inTurn = (pair) => (rep % 2 === 1 ? pair : [...pair].reverse());
+      const wanted = (name) => options.only === undefined || options.only.has(name);
+      const step = (name, key, what, measure) => (wanted(name) ? [() => record(key, rep, `${run}: ${what}`, measure)] : []);
       const steps = [
         ...inTurn([
-          () => record('copyPipe1', rep, `${run}: COPY pipe, 1 destination`, () => measureCopyPipes(ctx, 1)),
-          () => record('replicator1', rep, `${run}: replicator catch-up, 1 destination`, () => measureReplicatorCatchUp(ctx, 1, rep)),
+          ...step('pipe1', 'copyPipe1', 'COPY pipe, 1 destination', () => measureCopyPipes(ctx, 1)),
+          ...step('replicator1', 'replicator1', 'replicator catch-up, 1 destination', () => measureReplicatorCatchUp(ctx, 1, rep)),
         ]),
-        ...(logicalAvailable ? [() => record('logicalSync', rep, `${run}: logical replication initial sync`, () => measureLogicalSync(ctx))] : []),
+        ...(logicalAvailable ? step('logical-sync', 'logicalSync', 'logical replication initial sync', () => measureLogicalSync(ctx)) : []),
         ...inTurn([
-          () => record('copyPipe2', rep, `${run}: COPY pipes, 2 destinations`, () => measureCopyPipes(ctx, 2)),
-          () => record('replicator2', rep, `${run}: replicator catch-up, 2 destinations`, () => measureReplicatorCatchUp(ctx, 2, rep)),
+          ...step('pipe2', 'copyPipe2', 'COPY pipes, 2 destinations', () => measureCopyPipes(ctx, 2)),
+          ...step('replicator2', 'replicator2', 'replicator catch-up, 2 destinations', () => measureReplicatorCatchUp(ctx, 2, rep)),
         ]),
       ];
       if (!options.skipLag) {
         for (const { key, rate, transactionSize } of LAG_LOADS) {
           const load = `${rate} events/s in transactions of ${transactionSize}`;
-          const logical = () => record(`lag_logical_${key}`, rep, `${run}: logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep));
-          const replicator = () => record(`lag_replicator_${key}`, rep, `${run}: replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
-          steps.push(...inTurn(logicalAvailable ? [logical, replicator] : [replicator]));
+          const logical = logicalAvailable
+            ? step('lag', `lag_logical_${key}`, `logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep))
+            : [];
+          const replicator = step('lag', `lag_replicator_${key}`, `replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
+          steps.push(...inTurn([...logical, ...replicator]));
         }
       }
       for (const step of steps) await step();
@@ -257,7 +269,7 @@ async function main() {
     const results = {
       finishedAt: new Date().toISOString(),
       wallSeconds: (performance.now() - runStartedAt) / 1000,
-      options: { ...options, out: undefined, help: undefined },
+      options: { ...options, only: options.only === undefined ? undefined : [...options.only], out: undefined, help: undefined },
       environment,
       load,
       summary,

@@ -6,6 +6,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
+import { backendPid, cpuSecondsOfAll } from './processStats.mjs';
 
 const COPY_OUT_SQL = 'COPY (SELECT id, ts, event FROM events ORDER BY id) TO STDOUT (FORMAT binary)';
 const COPY_IN_SQL = 'COPY events (id, ts, event) FROM STDIN (FORMAT binary)';
@@ -13,13 +14,16 @@ const COPY_IN_SQL = 'COPY events (id, ts, event) FROM STDIN (FORMAT binary)';
 /**
  * Runs one pipe per destination, side by side, from `sourceName` on `server`; resolves with
  * the seconds from the first COPY's start until the last destination's COPY has committed,
- * and the rows each destination received.
+ * the rows each destination received, and the CPU seconds of the source and destination
+ * backends (when the server runs on this machine).
  */
 export async function runCopyPipes(server, sourceName, destinationNames) {
   const pairs = await Promise.all(
     destinationNames.map(async (name) => ({ source: await server.connect(sourceName), destination: await server.connect(name) })),
   );
   try {
+    const sourcePids = await Promise.all(pairs.map(({ source }) => backendPid(source)));
+    const destinationPids = await Promise.all(pairs.map(({ destination }) => backendPid(destination)));
     const startedAt = performance.now();
     const rows = await Promise.all(
       pairs.map(async ({ source, destination }) => {
@@ -28,7 +32,13 @@ export async function runCopyPipes(server, sourceName, destinationNames) {
         return into.rowCount;
       }),
     );
-    return { seconds: (performance.now() - startedAt) / 1000, rows };
+    const seconds = (performance.now() - startedAt) / 1000;
+    return {
+      seconds,
+      rows,
+      sourceBackendCpuSeconds: await cpuSecondsOfAll(sourcePids),
+      destinationBackendCpuSeconds: await cpuSecondsOfAll(destinationPids),
+    };
   } finally {
     await Promise.all(pairs.flatMap(({ source, destination }) => [source.end(), destination.end()]));
   }

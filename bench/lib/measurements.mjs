@@ -12,6 +12,7 @@ import { runLoad } from '../../dist/load/loadGenerator.js';
 import { runCopyPipes } from './copyPipe.mjs';
 import { differingDestinations, eventsHash, maxId, waitUntilCaughtUp } from './destinations.mjs';
 import { lagStats } from './lag.mjs';
+import { cpuSecondsOfAll } from './processStats.mjs';
 import { subscribe } from './logicalReplication.mjs';
 import { replicatorConfig, startReplicator } from './replicatorProcess.mjs';
 
@@ -55,13 +56,22 @@ function mb(bytes) {
   return bytes / 1e6;
 }
 
+/** CPU seconds of the replicator's reader (source) and writer (destination) backends so far. */
+async function replicatorBackendCpu(server) {
+  const result = await server.query(
+    "SELECT pid, application_name FROM pg_stat_activity WHERE application_name IN ('slate-replicator reader', 'slate-replicator writer')",
+  );
+  const pidsOf = (role) => result.rows.filter((row) => row.application_name === `slate-replicator ${role}`).map((row) => row.pid);
+  return { reader: await cpuSecondsOfAll(pidsOf('reader')), writer: await cpuSecondsOfAll(pidsOf('writer')) };
+}
+
 /** `count` binary COPY pipes side by side, each into its own destination. */
 export async function measureCopyPipes(ctx, count) {
   const names = await newDestinations(ctx, count);
   await checkpoint(ctx.server);
   const load = loadAverage();
   const cpuBefore = process.cpuUsage();
-  const { seconds, rows } = await runCopyPipes(ctx.server, ctx.sourceName, names);
+  const { seconds, rows, sourceBackendCpuSeconds, destinationBackendCpuSeconds } = await runCopyPipes(ctx.server, ctx.sourceName, names);
   const cpu = process.cpuUsage(cpuBefore);
   const rowsOk = rows.every((n) => n === ctx.sourceMaxId);
   if (!rowsOk) ctx.problems.push(`COPY pipes x${count}: rows copied ${rows.join(', ')}, expected ${ctx.sourceMaxId} each`);
@@ -71,6 +81,8 @@ export async function measureCopyPipes(ctx, count) {
     eventsPerSecond: (count * ctx.sourceMaxId) / seconds,
     // This process's CPU while piping (its other work then is negligible).
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    sourceBackendCpuSeconds,
+    destinationBackendCpuSeconds,
     equal: equal && rowsOk,
     loadAverage: load,
   };
@@ -110,6 +122,7 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
   });
   let caughtUp;
   let stopped;
+  let backends = {};
   try {
     const failure = replicator.exited.then(({ code, signal }) => {
       throw new Error(`${label}: the replicator exited (code ${code}, signal ${signal}) before catching up:\n${replicator.output()}`);
@@ -120,6 +133,7 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
       failure,
       timeoutMs: CATCH_UP_TIMEOUT_MS,
     });
+    backends = await replicatorBackendCpu(ctx.server);
   } finally {
     stopped = await replicator.stop();
   }
@@ -134,6 +148,9 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
     peakRssMB: mb(stopped.peakHwmBytes),
     peakRssSampledMB: mb(stopped.peakRssBytes),
     cpuSeconds: stopped.cpuSeconds,
+    sourceBackendCpuSeconds: backends.reader,
+    destinationBackendCpuSeconds: backends.writer,
+    rssSeries: stopped.rssSeries,
     equal,
     loadAverage: load,
   };

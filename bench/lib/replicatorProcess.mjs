@@ -9,13 +9,13 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { cpuSecondsOf } from './processStats.mjs';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const RSS_SAMPLE_MS = 50;
+const RSS_SERIES_MS = 1000;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
-/** USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** VmRSS and VmHWM of a process, in bytes; undefined once it has gone. */
 async function memoryOf(pid) {
@@ -30,18 +30,6 @@ async function memoryOf(pid) {
     return match === null ? undefined : Number(match[1]) * 1024;
   };
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
-}
-
-/** CPU seconds (user + system) a process has used so far; undefined once it has gone. */
-async function cpuSecondsOf(pid) {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -96,11 +84,19 @@ export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cl
   let peakRssBytes = 0;
   let peakHwmBytes = 0;
   let sampling = true;
+  // VmRSS once a second: [seconds since spawn, MB], to see whether memory grows with time.
+  const rssSeries = [];
+  let nextSeriesMs = spawnedAt;
   const sample = async () => {
     const memory = await memoryOf(child.pid);
     if (memory === undefined) return;
     peakRssBytes = Math.max(peakRssBytes, memory.rssBytes ?? 0);
     peakHwmBytes = Math.max(peakHwmBytes, memory.hwmBytes ?? 0);
+    const now = performance.now();
+    if (now >= nextSeriesMs) {
+      rssSeries.push([Number(((now - spawnedAt) / 1000).toFixed(1)), Number(((memory.rssBytes ?? 0) / 1e6).toFixed(1))]);
+      nextSeriesMs += RSS_SERIES_MS;
+    }
   };
   const sampler = (async () => {
     while (sampling) {
@@ -157,7 +153,7 @@ export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cl
         }),
       ]);
       clearTimeout(killTimer);
-      return { ...result, peakRssBytes, peakHwmBytes, cpuSeconds, stderr: stderr.join('') };
+      return { ...result, peakRssBytes, peakHwmBytes, rssSeries, cpuSeconds, stderr: stderr.join('') };
     },
   };
 }

@@ -27,6 +27,12 @@ export function summarize(records) {
     copyPipe2: figure('copyPipe2', 'eventsPerSecond'),
     replicator2: figure('replicator2', 'eventsPerSecond'),
     rss1: figure('replicator1', 'peakRssMB'),
+    pipe1DestinationCpu: figure('copyPipe1', 'destinationBackendCpuSeconds'),
+    pipe1SourceCpu: figure('copyPipe1', 'sourceBackendCpuSeconds'),
+    pipe1ClientCpu: figure('copyPipe1', 'cpuSeconds'),
+    replicator1DestinationCpu: figure('replicator1', 'destinationBackendCpuSeconds'),
+    replicator1SourceCpu: figure('replicator1', 'sourceBackendCpuSeconds'),
+    replicator1ClientCpu: figure('replicator1', 'cpuSeconds'),
     rss2: figure('replicator2', 'peakRssMB'),
   };
   for (const rate of ['1k', '10k']) {
@@ -100,6 +106,7 @@ const fmt = {
   ms: (v) => (v === undefined ? 'n/a' : v.toFixed(1)),
   mb: (v) => (v === undefined ? 'n/a' : v.toFixed(1)),
   ratio: (v) => (v === undefined ? 'n/a' : v.toFixed(2)),
+  cpu: (v) => (v === undefined ? 'n/a' : v.toFixed(1)),
 };
 
 /** The results as Markdown tables (they read well in a terminal too). */
@@ -119,6 +126,13 @@ export function formatTables(summary, { events, reps }) {
   row('replicator start-up (spawn to `replicating`)', 'replicatorStartupMs', fmt.ms, 'ms');
   row('COPY pipes, 2 destinations side by side (sum)', 'copyPipe2', fmt.rate, 'events/s');
   row('replicator catch-up, 2 destinations (sum, from spawn)', 'replicator2', fmt.rate, 'events/s');
+  const cpuRow = (name, prefix) =>
+    lines.push(
+      `| ${name} | ${[`${prefix}DestinationCpu`, `${prefix}SourceCpu`, `${prefix}ClientCpu`].map((k) => fmt.cpu(figures[k].median)).join(' / ')} s | ` +
+        `destination: ${runs(`${prefix}DestinationCpu`, fmt.cpu)} |`,
+    );
+  cpuRow('CPU: destination backend / source backend / Node process, COPY pipe', 'pipe1');
+  cpuRow('CPU: destination backend / source backend / Node process, replicator', 'replicator1');
   row('replicator peak RSS, 1 destination', 'rss1', fmt.mb, 'MB');
   row('replicator peak RSS, 2 destinations', 'rss2', fmt.mb, 'MB');
   for (const [rate, title] of [
@@ -130,6 +144,10 @@ export function formatTables(summary, { events, reps }) {
       ['replicator', 'replicator'],
     ]) {
       const key = `lag_${method}_${rate}`;
+      if (figures[`${key}_p99`].runs.length === 0) {
+        lines.push(`| lag p50 / p99 / max, ${who}, ${title} | not measured | |`);
+        continue;
+      }
       lines.push(
         `| lag p50 / p99 / max, ${who}, ${title} | ${fmt.ms(figures[`${key}_p50`].median)} / ${fmt.ms(figures[`${key}_p99`].median)} / ${fmt.ms(figures[`${key}_max`].median)} ms | p99: ${runs(`${key}_p99`, fmt.ms)}; load achieved ${runs(`${key}_rate`, fmt.rate)} events/s |`,
       );
