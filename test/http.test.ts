@@ -80,7 +80,11 @@ describe('status server of a running daemon', () => {
     expect(batchesBefore).toBeGreaterThanOrEqual(1);
 
     await insertNumbered(source, 30);
-    await waitUntil('the destination reaches 150', async () => (await statusOf(port)).destinations[0]?.position === 150);
+    // The loop reports `streaming` once its next look at the source finds nothing more to copy.
+    await waitUntil('the destination reaches 150 and streams', async () => {
+      const destinationStatus = (await statusOf(port)).destinations[0];
+      return destinationStatus?.position === 150 && destinationStatus.state === 'streaming';
+    });
     const second = await metricsOf(port);
     expect(sample(second, 'slate_replicator_events_replicated_total', { destination: name })).toBe(150);
     expect(sample(second, 'slate_replicator_batches_written_total', { destination: name })).toBeGreaterThan(batchesBefore);

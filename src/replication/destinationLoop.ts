@@ -241,30 +241,27 @@ export class DestinationLoop {
       this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
       this.firstPendingTsMs = plan.firstPendingTsMs;
       const found = await opening;
-      try {
-        // Checked even when there is nothing to copy: a row written by someone else is found
-        // at the next wake-up or poll, not only at the next batch.
-        if (found !== this.position) throw anotherWriter(found, this.position);
-        if (plan.rowCount === 0) {
-          await rollbackWrite(destination);
-          break;
-        }
-        this.state = 'catching-up';
-        const batchStartedAt = performance.now();
-        const written = await copyBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
-          position: this.position,
-          lastId: plan.lastId,
-          maxEventsPerWrite: this.options.maxEventsPerWrite,
-        });
-        await commitWrite(destination);
-        this.position = plan.lastId;
-        this.eventsCopied += written;
-        this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
-        rows += written;
-      } catch (error) {
+      // On any failure below, no ROLLBACK on a connection that may be dead (it would wait out
+      // another timeout): the caller drops both connections, and the server rolls back.
+      // Checked even when there is nothing to copy: a row written by someone else is found
+      // at the next wake-up or poll, not only at the next batch.
+      if (found !== this.position) throw anotherWriter(found, this.position);
+      if (plan.rowCount === 0) {
         await rollbackWrite(destination);
-        throw error;
+        break;
       }
+      this.state = 'catching-up';
+      const batchStartedAt = performance.now();
+      const written = await copyBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
+        position: this.position,
+        lastId: plan.lastId,
+        maxEventsPerWrite: this.options.maxEventsPerWrite,
+      });
+      await commitWrite(destination);
+      this.position = plan.lastId;
+      this.eventsCopied += written;
+      this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
+      rows += written;
     }
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;
