@@ -19,11 +19,11 @@ import { describeDatabase } from '../types.js';
 import { restoreSource } from '../restore/restoreSource.js';
 import type { RestoreProgress, RestoreTarget } from '../restore/restoreSource.js';
 import { databaseFromUrl } from './load.js';
+import { terminalProgress } from './terminalProgress.js';
 
 /** Milliseconds to wait for a connection given by a URL (with -c, the configuration's connectTimeout). */
 const URL_CONNECT_TIMEOUT_MS = 10_000;
 /** Milliseconds between redraws of the progress line. */
-const PROGRESS_INTERVAL_MS = 250;
 const INTEGER = /^[0-9]+$/;
 
 export interface RestoreCommandOptions {
@@ -94,33 +94,15 @@ function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** A progress line redrawn in place on stderr, when stderr is a terminal; otherwise nothing. */
-function terminalProgress(): { update(progress: RestoreProgress): void; clear(): void } {
-  const stream = process.stderr;
-  if (!stream.isTTY) return { update: () => {}, clear: () => {} };
-  let lastDrawnAt = 0;
-  let drawn = false;
-  return {
-    update(progress) {
-      const now = Date.now();
-      if (now - lastDrawnAt < PROGRESS_INTERVAL_MS) return;
-      lastDrawnAt = now;
-      drawn = true;
-      const text =
-        progress.phase === 'copying'
-          ? `restore: copying, ${(progress.done / 1024 / 1024).toFixed(1)} MB`
-          : `restore: verifying, ${Math.floor((100 * progress.done) / Math.max(1, progress.total ?? 1))}% of ${count(progress.total ?? 0)} ids`;
-      stream.write(`\r\x1b[K${text}`);
-    },
-    clear() {
-      if (drawn) stream.write('\r\x1b[K');
-    },
-  };
+function formatRestoreProgress(progress: RestoreProgress): string {
+  return progress.phase === 'copying'
+    ? `restore: copying, ${(progress.done / 1024 / 1024).toFixed(1)} MB`
+    : `restore: verifying, ${Math.floor((100 * progress.done) / Math.max(1, progress.total ?? 1))}% of ${count(progress.total ?? 0)} ids`;
 }
 
 export async function restoreAction(options: RestoreCommandOptions): Promise<void> {
   const input = await resolveRestoreOptions(options);
-  const progress = terminalProgress();
+  const progress = terminalProgress(formatRestoreProgress);
   try {
     const result = await restoreSource(input, {
       onStart: (events) =>

@@ -9,34 +9,13 @@ import { loadConfig } from '../config/load.js';
 import { ConfigError, DivergenceError } from '../errors.js';
 import { formatProgress, formatReport } from '../verify/report.js';
 import { targetsOf, verifyDestinations } from '../verify/verifyDestinations.js';
-import type { DestinationProgress } from '../verify/verifyDestinations.js';
+import { terminalProgress } from './terminalProgress.js';
 
 /** Milliseconds between redraws of the progress line. */
-const PROGRESS_INTERVAL_MS = 250;
 
 export interface VerifyCommandOptions {
   configFilename?: string;
   json?: boolean;
-}
-
-/** A progress line redrawn in place on stderr, when stderr is a terminal; otherwise nothing. */
-function terminalProgress(): { update(progress: readonly DestinationProgress[]): void; clear(): void } {
-  const stream = process.stderr;
-  if (!stream.isTTY) return { update: () => {}, clear: () => {} };
-  let lastDrawnAt = 0;
-  let drawn = false;
-  return {
-    update(progress) {
-      const now = Date.now();
-      if (now - lastDrawnAt < PROGRESS_INTERVAL_MS) return;
-      lastDrawnAt = now;
-      drawn = true;
-      stream.write(`\r\x1b[K${formatProgress(progress).slice(0, Math.max(20, (stream.columns ?? 80) - 1))}`);
-    },
-    clear() {
-      if (drawn) stream.write('\r\x1b[K');
-    },
-  };
 }
 
 export async function verifyAction(options: VerifyCommandOptions): Promise<void> {
@@ -46,7 +25,7 @@ export async function verifyAction(options: VerifyCommandOptions): Promise<void>
     ]);
   }
   const config = await loadConfig(options.configFilename);
-  const progress = terminalProgress();
+  const progress = terminalProgress(formatProgress);
   let report;
   try {
     report = await verifyDestinations(
