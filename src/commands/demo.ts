@@ -9,13 +9,10 @@ import type { ConfigProblem } from '../errors.js';
 import { runDemo } from '../demo/runDemo.js';
 import type { DemoSettings } from '../demo/runDemo.js';
 import { runAction } from './run.js';
+import { loadShape } from './loadOptions.js';
 
 const DEFAULT_RATE_EVENTS_PER_SECOND = 2000;
 const DEFAULT_TRANSACTION_SIZE = 10;
-/** As for `load`: one call's text is held in memory on both sides (~400 bytes an event). */
-const MAX_TRANSACTION_SIZE = 100_000;
-const INTEGER = /^[0-9]+$/;
-const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
 
 /** The command line as commander hands it over: every value still a string. */
 export interface DemoCommandOptions {
@@ -26,35 +23,13 @@ export interface DemoCommandOptions {
   seed?: string;
 }
 
-function positive(value: string | undefined, path: string, pattern: RegExp, problems: ConfigProblem[]): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!pattern.test(value) || !(parsed > 0) || !Number.isSafeInteger(Math.ceil(parsed))) {
-    const kind = pattern === INTEGER ? 'integer' : 'number';
-    problems.push({ path, message: `must be a positive ${kind}, got ${JSON.stringify(value)}` });
-    return undefined;
-  }
-  return parsed;
-}
-
 /** Checks the embedded demo's options and reports every problem at once (ConfigError, exit code 2). */
 export function demoSettings(options: DemoCommandOptions): DemoSettings {
   const problems: ConfigProblem[] = [];
   if (options.dryRun === true) {
     problems.push({ path: '--dry-run', message: 'checks a configuration file: give it with -c <file>' });
   }
-  const rate = positive(options.rate, '--rate', DECIMAL, problems);
-  const transactionSize = positive(options.transactionSize, '--transaction-size', INTEGER, problems);
-  if (transactionSize !== undefined && transactionSize > MAX_TRANSACTION_SIZE) {
-    problems.push({ path: '--transaction-size', message: `must be at most ${MAX_TRANSACTION_SIZE}, got ${transactionSize}` });
-  }
-  let seed: number | undefined;
-  if (options.seed !== undefined) {
-    seed = Number(options.seed);
-    if (!INTEGER.test(options.seed) || !Number.isSafeInteger(seed)) {
-      problems.push({ path: '--seed', message: `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(options.seed)}` });
-    }
-  }
+  const { rateEventsPerSecond: rate, transactionSize, seed } = loadShape(options, problems);
   if (problems.length > 0) throw new ConfigError('the command line', problems);
   return {
     rateEventsPerSecond: rate ?? DEFAULT_RATE_EVENTS_PER_SECOND,

@@ -14,13 +14,12 @@ import type { LoadProgress } from '../load/loadGenerator.js';
 import { createLogger } from '../log.js';
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
+import { loadShape, positiveOption } from './loadOptions.js';
 
 /** Events written when neither --events nor --duration is given. */
 const DEFAULT_EVENTS = 10_000;
 /** Events per insert_events call when --transaction-size is not given. */
 const DEFAULT_TRANSACTION_SIZE = 10;
-/** Largest --transaction-size: one call's text is held in memory on both sides (~400 bytes an event). */
-const MAX_TRANSACTION_SIZE = 100_000;
 /** Milliseconds to wait for the source connection when it is given by --url. */
 const URL_CONNECT_TIMEOUT_MS = 10_000;
 /** Milliseconds between progress lines. */
@@ -47,9 +46,6 @@ export interface LoadSettings {
   transactionSize: number;
   seed: number;
 }
-
-const INTEGER = /^[0-9]+$/;
-const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
 
 /**
  * A postgres:// or postgresql:// URL as a DatabaseConfig. Problems never quote the URL,
@@ -86,21 +82,6 @@ export function databaseFromUrl(text: string, path: string, problems: ConfigProb
   };
 }
 
-function positive(
-  value: string | undefined,
-  path: string,
-  kind: 'integer' | 'number',
-  problems: ConfigProblem[],
-): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!(kind === 'integer' ? INTEGER : DECIMAL).test(value) || !(parsed > 0) || !Number.isSafeInteger(Math.ceil(parsed))) {
-    problems.push({ path, message: `must be a positive ${kind}, got ${JSON.stringify(value)}` });
-    return undefined;
-  }
-  return parsed;
-}
-
 /** Checks every option and reports all problems at once (ConfigError, exit code 2). */
 export function loadSettings(options: LoadCommandOptions): LoadSettings {
   const problems: ConfigProblem[] = [];
@@ -115,20 +96,9 @@ export function loadSettings(options: LoadCommandOptions): LoadSettings {
   } else {
     problems.push({ path: '--url', message: 'required: name the source with --url <postgres-uri> or -c <file>' });
   }
-  const events = positive(options.events, '--events', 'integer', problems);
-  const durationSeconds = positive(options.duration, '--duration', 'number', problems);
-  const rateEventsPerSecond = positive(options.rate, '--rate', 'number', problems);
-  const transactionSize = positive(options.transactionSize, '--transaction-size', 'integer', problems);
-  if (transactionSize !== undefined && transactionSize > MAX_TRANSACTION_SIZE) {
-    problems.push({ path: '--transaction-size', message: `must be at most ${MAX_TRANSACTION_SIZE}, got ${transactionSize}` });
-  }
-  let seed: number | undefined;
-  if (options.seed !== undefined) {
-    seed = Number(options.seed);
-    if (!INTEGER.test(options.seed) || !Number.isSafeInteger(seed)) {
-      problems.push({ path: '--seed', message: `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(options.seed)}` });
-    }
-  }
+  const events = positiveOption(options.events, '--events', 'integer', problems);
+  const durationSeconds = positiveOption(options.duration, '--duration', 'number', problems);
+  const { rateEventsPerSecond, transactionSize, seed } = loadShape(options, problems);
   if (problems.length > 0 || source === undefined) throw new ConfigError('the command line', problems);
   return {
     source,
