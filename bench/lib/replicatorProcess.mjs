@@ -1,5 +1,6 @@
 /**
- * The replicator as users run it: `node dist/cli.js -c <config>` in a child process, with
+ * The replicator as users run it: `slate-replicator -c <config>`, i.e. node with the flags
+ * on the first line of dist/cli.js, in a child process, with
  * a configuration file written for the run. Its memory is sampled from /proc while it
  * runs; its JSON log lines are read to know when it is replicating.
  */
@@ -44,6 +45,13 @@ export async function snapshotBuild(dir) {
   return join(dir, 'dist', 'cli.js');
 }
 
+/** The node flags of the script's `#!/usr/bin/env -S node ...` line (what the installed command runs with). */
+async function shebangNodeFlags(cliPath) {
+  const firstLine = (await readFile(cliPath, 'utf8')).split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(firstLine);
+  return match ? match[1].split(' ').filter((flag) => flag !== '') : [];
+}
+
 /**
  * Starts the replicator at `cliPath` (default: this checkout's dist/cli.js) on `config` (a
  * configuration object, written to `configPath`).
@@ -53,7 +61,9 @@ export async function snapshotBuild(dir) {
 export async function startReplicator(config, { cliPath = join(REPO, 'dist', 'cli.js'), configPath, nodeArgs = [], onLogLine } = {}) {
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, cliPath, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(await shebangNodeFlags(cliPath)), ...nodeArgs, cliPath, '-c', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
   const stderr = [];
   child.stderr.setEncoding('utf8');
