@@ -190,6 +190,7 @@ async function main() {
 
     // Every replicator of the run runs this build, even if dist/ is rebuilt meanwhile.
     const cliPath = await snapshotBuild(join(workDir, 'build'));
+    const revision = gitRevision();
     let cpuProfileDir;
     if (options.cpuProf) {
       cpuProfileDir = join(HERE, 'results', 'profiles');
@@ -258,7 +259,7 @@ async function main() {
     const summary = summarize(records);
     const tables = formatTables(summary, { events: options.events, reps: options.reps });
     const environment = {
-      revision: gitRevision(),
+      revision,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       memoryGB: Number((totalmem() / 1024 ** 3).toFixed(1)),

@@ -24,6 +24,12 @@ function mean(values) {
   return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+function percentile(values, p) {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
 function round(value, digits = 2) {
   return value === undefined ? undefined : Number(value.toFixed(digits));
 }
@@ -49,7 +55,9 @@ function coveredMs(intervals, from, to) {
  * sending to the next's and counts only when it wrote (has a COPY in). For each kind of
  * statement, the mean time from sending it to the server's ReadyForQuery; `clientMs` is
  * the time in the cycle when neither session had a statement in flight (the replicator's
- * own work between statements plus the trips to and from the server).
+ * own work between statements plus the trips to and from the server). With
+ * `notifications`, `notificationToPlanMs` is the time from the oldest notification a plan
+ * answers to the plan's sending.
  */
 export function batchCycles(statements, { reader, writer, notifications = [] }) {
   const mine = statements
@@ -68,7 +76,9 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
     const byKind = {};
     for (const s of inCycle) byKind[s.kind] = (byKind[s.kind] ?? 0) + (s.doneMs - s.sentMs);
     const rows = Number(/^COPY (\d+)/.exec(copyIn.tag ?? '')?.[1] ?? 0);
-    const lastNotification = notifications.filter((n) => n.atMs <= from).at(-1);
+    // The oldest notification this plan answers: the first one after the previous plan was sent.
+    const previousPlanMs = i > 0 ? plans[i - 1].sentMs : -Infinity;
+    const oldestPending = notifications.find((n) => n.atMs > previousPlanMs && n.atMs <= from);
     cycles.push({
       wallMs: to - from,
       rows,
@@ -81,12 +91,14 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
       copyInFinishMs: copyIn.doneMs - (copyIn.copyDoneSentMs ?? copyIn.doneMs),
       copyOutSentAfterCopyInMs: copyOut === undefined ? undefined : copyOut.sentMs - copyIn.sentMs,
       copyOutFirstRowMs: copyOut === undefined ? undefined : copyOut.copyStartedMs - copyOut.sentMs,
-      sinceNotificationMs: lastNotification === undefined ? undefined : from - lastNotification.atMs,
+      sinceNotificationMs: oldestPending === undefined ? undefined : from - oldestPending.atMs,
       planToCommitDoneMs: (inCycle.filter((s) => s.kind === 'COMMIT').at(-1)?.doneMs ?? to) - from,
     });
   }
   const kinds = [...new Set(cycles.flatMap((c) => Object.keys(c.byKind)))];
-  const meanOf = (field) => round(mean(cycles.map((c) => c[field]).filter((v) => v !== undefined)));
+  const valuesOf = (field) => cycles.map((c) => c[field]).filter((v) => v !== undefined);
+  const meanOf = (field) => round(mean(valuesOf(field)));
+  const spreadOf = (field) => ({ mean: meanOf(field), p50: round(percentile(valuesOf(field), 0.5)), p99: round(percentile(valuesOf(field), 0.99)) });
   const wall = mean(cycles.map((c) => c.wallMs));
   const meanByKind = Object.fromEntries(kinds.map((k) => [k, round(mean(cycles.map((c) => c.byKind[k] ?? 0)))]));
   const percentOfCycle = Object.fromEntries(Object.entries(meanByKind).map(([k, ms]) => [k, round((100 * ms) / wall, 1)]));
@@ -101,8 +113,9 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
     clientPercent: round((100 * mean(cycles.map((c) => c.clientMs))) / wall, 1),
     copyIn: { copyDataMessages: meanOf('copyInMessages'), waitForCopyInResponseMs: meanOf('copyInWaitMs'), streamingMs: meanOf('copyInStreamMs'), afterCopyDoneMs: meanOf('copyInFinishMs') },
     copyOut: { sentAfterCopyInMs: meanOf('copyOutSentAfterCopyInMs'), firstRowAfterSendingMs: meanOf('copyOutFirstRowMs') },
-    notificationToPlanMs: meanOf('sinceNotificationMs'),
-    planToCommitDoneMs: meanOf('planToCommitDoneMs'),
+    notificationToPlanMs: spreadOf('sinceNotificationMs'),
+    planToCommitDoneMs: spreadOf('planToCommitDoneMs'),
+    cycleWallMs: spreadOf('wallMs'),
   };
 }
 
