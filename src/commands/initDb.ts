@@ -256,7 +256,7 @@ export async function initDbAction(options: InitDbOptions, command: Command): Pr
 
 export function initDbCommand(): Command {
   return new Command('init-db')
-    .description('create a new source or destination database with the slate schema (replaces init-slate-db)')
+    .description('Create a new source or destination database with the slate schema (replaces init-slate-db).')
     .helpOption('-h, --help', 'print this help and exit')
     .option('--host <host>', `database server host (default ${DEFAULT_HOST})`)
     .option('--port <port>', `database server port (default ${DEFAULT_PORT})`)
