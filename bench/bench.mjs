@@ -169,6 +169,10 @@ async function main() {
     if (!logicalAvailable) say(`wal_level is ${settings.wal_level}: logical replication is not measured`);
     say(`${settings.version}; fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}, wal_level=${settings.wal_level}`);
 
+    // Every replicator of the run runs this build, even if dist/ is rebuilt meanwhile.
+    const cliPath = await snapshotBuild(join(workDir, 'build'));
+    const revision = gitRevision();
+
     const sourceTemplate = await server.createDatabase('source_template', 'source');
     const destinationTemplate = await server.createDatabase('destination_template', 'destination');
     const lagDestinationTemplate = await server.createDatabase('lag_destination_template', 'destination');
@@ -188,9 +192,6 @@ async function main() {
         `table with indexes ${(load.tableBytes / 1e6).toFixed(0)} MB`,
     );
 
-    // Every replicator of the run runs this build, even if dist/ is rebuilt meanwhile.
-    const cliPath = await snapshotBuild(join(workDir, 'build'));
-    const revision = gitRevision();
     let cpuProfileDir;
     if (options.cpuProf) {
       cpuProfileDir = join(HERE, 'results', 'profiles');

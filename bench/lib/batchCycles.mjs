@@ -101,6 +101,7 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
   const spreadOf = (field) => ({ mean: meanOf(field), p50: round(percentile(valuesOf(field), 0.5)), p99: round(percentile(valuesOf(field), 0.99)) });
   const wall = mean(cycles.map((c) => c.wallMs));
   const meanByKind = Object.fromEntries(kinds.map((k) => [k, round(mean(cycles.map((c) => c.byKind[k] ?? 0)))]));
+  const p99ByKind = Object.fromEntries(kinds.map((k) => [k, round(percentile(cycles.map((c) => c.byKind[k] ?? 0), 0.99))]));
   const percentOfCycle = Object.fromEntries(Object.entries(meanByKind).map(([k, ms]) => [k, round((100 * ms) / wall, 1)]));
   return {
     cycles: cycles.length,
@@ -108,8 +109,10 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
     meanStatements: meanOf('statements'),
     meanWallMs: round(wall),
     meanByKindMs: meanByKind,
+    p99ByKindMs: p99ByKind,
     percentOfCycle,
     meanClientMs: meanOf('clientMs'),
+    clientMs: spreadOf('clientMs'),
     clientPercent: round((100 * mean(cycles.map((c) => c.clientMs))) / wall, 1),
     copyIn: { copyDataMessages: meanOf('copyInMessages'), waitForCopyInResponseMs: meanOf('copyInWaitMs'), streamingMs: meanOf('copyInStreamMs'), afterCopyDoneMs: meanOf('copyInFinishMs') },
     copyOut: { sentAfterCopyInMs: meanOf('copyOutSentAfterCopyInMs'), firstRowAfterSendingMs: meanOf('copyOutFirstRowMs') },
