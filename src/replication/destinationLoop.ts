@@ -262,6 +262,10 @@ export class DestinationLoop {
       this.eventsCopied += written;
       this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
       rows += written;
+      // The batch took everything the source had when it was planned: anything committed
+      // since then was announced by a notification, which wakes this loop again at once (and
+      // the poll covers a lost one), so no empty round of plan, BEGIN and ROLLBACK follows.
+      if (plan.lastId >= plan.sourceMaxId) break;
     }
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;
