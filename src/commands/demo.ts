@@ -6,7 +6,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { ConfigProblem } from '../errors.js';
-import { runDemo } from '../demo/runDemo.js';
 import type { DemoSettings } from '../demo/runDemo.js';
 import { runAction } from './run.js';
 import { loadShape } from './loadOptions.js';
@@ -53,7 +52,10 @@ export async function demoAction(options: DemoCommandOptions): Promise<void> {
     await runAction({ configFilename: options.configFilename, dryRun: options.dryRun });
     return;
   }
-  await runDemo(demoSettings(options));
+  const settings = demoSettings(options);
+  // Loaded here: the embedded server and the load generator stay out of `slate-replicator -c`.
+  const { runDemo } = await import('../demo/runDemo.js');
+  await runDemo(settings);
 }
 
 export function demoCommand(): Command {

@@ -9,7 +9,6 @@ import { loadConfig } from '../config/load.js';
 import { closeQuietly, connect } from '../db/connect.js';
 import { ConfigError, SchemaError } from '../errors.js';
 import type { ConfigProblem } from '../errors.js';
-import { runLoad } from '../load/loadGenerator.js';
 import type { LoadProgress } from '../load/loadGenerator.js';
 import { createLogger } from '../log.js';
 import type { DatabaseConfig } from '../types.js';
@@ -164,6 +163,8 @@ export async function loadAction(options: LoadCommandOptions): Promise<void> {
       },
       'load starting',
     );
+    // Loaded here, not at start-up: the generator's word lists stay out of the replicator.
+    const { runLoad } = await import('../load/loadGenerator.js');
     const result = await runLoad({
       client,
       transactionSize: settings.transactionSize,

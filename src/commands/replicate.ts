@@ -11,15 +11,26 @@ import type { ReplicatorConfig } from '../types.js';
 import { maskSecrets } from '../log.js';
 import { onShutdownSignal } from '../signals.js';
 import { startReplicator } from '../replication/replicator.js';
-import { ReplicationMetrics } from '../http/metrics.js';
-import { StatusBoard } from '../http/statusBoard.js';
-import { startStatusServer } from '../http/statusServer.js';
+import type { ReplicationMetrics } from '../http/metrics.js';
+import type { StatusBoard } from '../http/statusBoard.js';
 import type { StatusServer } from '../http/statusServer.js';
+
+/**
+ * The status server's modules (prom-client among them) are loaded only when it is
+ * configured: a replicator without one does not carry them in memory.
+ */
+async function statusParts(config: ReplicatorConfig): Promise<{ board: StatusBoard; metrics: ReplicationMetrics } | undefined> {
+  if (config.http === undefined) return undefined;
+  const [{ StatusBoard }, { ReplicationMetrics }] = await Promise.all([import('../http/statusBoard.js'), import('../http/metrics.js')]);
+  const board = new StatusBoard(config);
+  return { board, metrics: new ReplicationMetrics(board) };
+}
 
 export async function replicate(config: ReplicatorConfig, log: Logger): Promise<void> {
   log.info({ config: maskSecrets(config) }, 'starting');
-  const board = config.http === undefined ? undefined : new StatusBoard(config);
-  const metrics = board === undefined ? undefined : new ReplicationMetrics(board);
+  const parts = await statusParts(config);
+  const board = parts?.board;
+  const metrics = parts?.metrics;
   let stopRequested = false;
   let stopNow: (() => void) | undefined;
   const removeSignalHandler = onShutdownSignal((signal) => {
@@ -31,6 +42,7 @@ export async function replicate(config: ReplicatorConfig, log: Logger): Promise<
   let server: StatusServer | undefined;
   try {
     if (config.http !== undefined && board !== undefined && metrics !== undefined) {
+      const { startStatusServer } = await import('../http/statusServer.js');
       server = await startStatusServer({ ...config.http, board, metrics, log });
     }
     const replicator = await startReplicator(config, log, { observer: metrics?.observer });
