@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --single-threaded
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
 /**
  * The V8 flags on the first line keep resident memory down; the container image starts
  * node with the same ones.
@@ -6,10 +6,11 @@
  *   buffers that are garbage a moment later, and with V8's default young generation (up to
  *   16 MB per semi-space) the process carries tens of megabytes of them between
  *   collections. Measured on a 300,000-event catch-up: peak RSS 81 MB instead of 122 MB.
- * - `--single-threaded` keeps V8's optimizing compiler and garbage collector on the main
- *   thread. On background threads their working memory comes from per-thread malloc arenas
- *   that keep it once freed. Measured on a 400,000-event catch-up: peak RSS 66 MB instead of
- *   75 MB, no slower (the destination's COPY is the limit, not this process).
+ * - `--v8-pool-size=1` gives V8 one background thread (for its optimizing compiler and
+ *   garbage collector) instead of one per core: each such thread takes its working memory
+ *   from a malloc arena of its own, which keeps it once freed. Measured on a 400,000-event
+ *   catch-up on 2 cores: peak RSS 72 MB instead of 75 to 79 MB. (`--single-threaded` saves
+ *   6 MB more but compiles on the main thread, which doubled the p99 lag.)
  *
  * argv -> command -> exit code. Commands resolve when they finished their job and throw a
  * ReplicatorError (which carries its exit code) when they could not; this file is the only
