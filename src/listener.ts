@@ -29,21 +29,35 @@ export const HEARTBEAT_TIMEOUT_MS = 10_000;
 export function isSlatePayload(payload: unknown): boolean {
   if (typeof payload !== 'string') return false;
   if (/^[0-9]+$/.test(payload)) return true;
-  if (!payload.startsWith('{')) return false;
+  return legacyPayload(payload) !== undefined;
+}
+
+function legacyPayload(payload: string): { id: unknown } | undefined {
+  if (!payload.startsWith('{')) return undefined;
   try {
     const parsed: unknown = JSON.parse(payload);
-    return parsed !== null && typeof parsed === 'object' && 'id' in parsed;
+    return parsed !== null && typeof parsed === 'object' && 'id' in parsed ? parsed : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * The last committed id a notification announces: the number our trigger sends, or the `id`
+ * of a legacy payload; undefined for any other payload (then it is only a wake-up).
+ */
+export function announcedId(payload: unknown): number | undefined {
+  if (typeof payload !== 'string') return undefined;
+  const id = /^[0-9]+$/.test(payload) ? Number(payload) : legacyPayload(payload)?.id;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
 }
 
 export interface ListenerOptions {
   source: DatabaseConfig;
   connectTimeoutMs: number;
   log: Logger;
-  /** Called for every notification and after every reconnection. */
-  onWakeUp: (reason: 'notification' | 'reconnected') => void;
+  /** Called for every notification (with the id it announces, if any) and after every reconnection. */
+  onWakeUp: (reason: 'notification' | 'reconnected', announcedId?: number) => void;
 }
 
 export interface Listener {
@@ -114,7 +128,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
           'any notification is only a wake-up (logged once)',
       );
     }
-    if (!closed) options.onWakeUp('notification');
+    if (!closed) options.onWakeUp('notification', announcedId(payload));
   });
   try {
     await subscriber.connect();

@@ -292,6 +292,7 @@ describe('another writer', () => {
     await withClient(destination, (client) => client.query(`INSERT INTO events VALUES (11, now(), '{"by":"hand"}')`));
     await insertNumbered(source, 5);
     await expect(replicator.done).rejects.toMatchObject({ exitCode: 6 });
+    await expect(replicator.done).rejects.toThrow(/max id is 11 but this replicator had written up to 10/);
     expect(await maxId(destination)).toBe(11);
   });
 
@@ -302,7 +303,87 @@ describe('another writer', () => {
     const { replicator } = await startTestReplicator(replicatorConfig(source, [destination]));
     await waitForMaxId(destination, 10);
     await withClient(source, (client) => client.query(`INSERT INTO events VALUES (15, now(), '{"by":"hand"}')`));
-    await expect(replicator.done).rejects.toThrow(/not consecutive after id 10/);
+    await expect(replicator.done).rejects.toThrow(/not consecutive after id 10: ids 11\.\.15 hold 1 rows, not 5/);
     expect(await maxId(destination)).toBe(10);
+  });
+});
+
+/** The statement the replicator's writer session on `destination` ran last. */
+async function writerLastStatement(destination: { url: string }): Promise<string> {
+  return withClient(destination, async (client) => {
+    const result = await client.query<{ query: string }>(
+      "SELECT query FROM pg_stat_activity WHERE application_name = 'slate-replicator writer' AND datname = current_database()",
+    );
+    return result.rows[0]?.query ?? '';
+  });
+}
+
+describe('in sync', () => {
+  test("a wake-up's rows are copied without a planning step: position check, COPY and the ids' check in the write itself", async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
+    await waitForMaxId(destination, 10);
+    // The catch-up at start plans its batches; the write it ran last is a planned one.
+    expect(await writerLastStatement(destination)).not.toMatch(/^DO \$check\$/);
+    // One source transaction, so one notification: the write it wakes is the writer's last statement.
+    await insertTransactions(source, 1, 21);
+    await waitForMaxId(destination, 31);
+    expect(await writerLastStatement(destination)).toMatch(/^DO \$check\$.*<> 31 THEN .*; COMMIT$/s);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('a notification announcing ids already copied starts no write; one announcing a later id, or none, does', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
+    await waitForMaxId(destination, 10);
+    await insertTransactions(source, 1, 5);
+    await waitForMaxId(destination, 15);
+    const afterWrite = await writerLastStatement(destination);
+    expect(afterWrite).toMatch(/^DO \$check\$/);
+    const notify = (payload: string) => withClient(source, (client) => client.query('SELECT pg_notify($1, $2)', ['eventsinsert', payload]));
+
+    await notify('15');
+    await notify('{"id": 12, "event": {}}');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await writerLastStatement(destination)).toBe(afterWrite);
+
+    for (const payload of ['16', 'not an id']) {
+      await withClient(destination, (client) => client.query('SELECT pg_stat_clear_snapshot()'));
+      await notify(payload);
+      // Nothing is new, so the write it starts ends in a ROLLBACK.
+      await waitUntil(`a write woken by ${payload}`, async () => (await writerLastStatement(destination)) === 'ROLLBACK', 5_000);
+      await insertTransactions(source, 1, 1);
+      await waitUntil('the next row is copied', async () => (await writerLastStatement(destination)) !== 'ROLLBACK', 5_000);
+    }
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('more rows than maxEventsPerWrite arriving at once are planned into batches as in a catch-up', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await startTestReplicator(replicatorConfig(source, [destination], { maxEventsPerWrite: 100, pollIntervalMs: 60_000 }));
+    await insertNumbered(source, 1);
+    await waitForMaxId(destination, 1);
+    // One source transaction of 250 rows: too many for the in-sync write, and whole in one destination transaction.
+    await insertTransactions(source, 1, 250);
+    await waitForMaxId(destination, 251);
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+
+  test('a destination without PL/pgSQL is written to by planned batches only', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await withClient(destination, (client) => client.query('DROP EXTENSION plpgsql'));
+    await insertNumbered(source, 10);
+    await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
+    await waitForMaxId(destination, 10);
+    await insertTransactions(source, 3, 7);
+    await waitForMaxId(destination, 31);
+    expect(await writerLastStatement(destination)).not.toMatch(/^DO/);
+    expect(await summarize(destination)).toEqual(await summarize(source));
   });
 });

@@ -8,6 +8,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { DivergenceError } from '../errors.js';
+import { sqlState } from './pgErrors.js';
 import { bounded, stallGuard } from './timeouts.js';
 
 /** Produces the source rows `afterId+1 .. lastId` as a binary COPY stream. */
@@ -59,6 +60,91 @@ export function anotherWriter(found: number, expected: number): DivergenceError 
   );
 }
 
+/** The error for source ids `from+1 .. to` that hold only `count` rows. */
+function sourceGap(from: number, to: number, count: number): DivergenceError {
+  return new DivergenceError(
+    `the source's ids are not consecutive after id ${from}: ids ${from + 1}..${to} hold ${count} ` +
+      `rows, not ${to - from}. A row was inserted into the source events table without insert_events; ` +
+      'nothing after the gap can be replicated safely. Repair the source\'s ids, then restart.',
+  );
+}
+
+/** Pipes `rows` into `into`, failing with StallError when nothing moves for too long. */
+async function pipeGuarded(rows: Readable, into: NodeJS.WritableStream): Promise<void> {
+  const guard = stallGuard();
+  try {
+    await Promise.race([pipeline(rows, guard.stream, into), guard.stalled]);
+  } finally {
+    guard.clear();
+  }
+}
+
+/**
+ * Whether the destination runs the PL/pgSQL `DO` blocks writeInOneTrip checks with (PL/pgSQL
+ * is installed in every database by default; an administrator may have removed it).
+ */
+export async function canCheckInline(destination: pg.Client): Promise<boolean> {
+  const result = await destination.query<{ usable: boolean }>(
+    bounded({
+      text:
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql') " +
+        "THEN has_language_privilege('plpgsql', 'USAGE') ELSE false END AS usable",
+    }),
+  );
+  return result.rows[0]?.usable === true;
+}
+
+/** SQLSTATEs the inline checks raise: the destination's max id moved; the copied ids have a gap. */
+const POSITION_MOVED = 'SR001';
+const IDS_NOT_CONSECUTIVE = 'SR002';
+
+/** A `DO` block that raises `state`, with the max id found as its message, unless the destination's max id is `expected`. */
+function maxIdCheck(expected: number, state: string): string {
+  return (
+    'DO $check$DECLARE found bigint; BEGIN ' +
+    'SELECT coalesce(max(id), 0) INTO found FROM events; ' +
+    `IF found <> ${expected} THEN RAISE EXCEPTION '%', found USING ERRCODE = '${state}'; END IF; ` +
+    'END$check$'
+  );
+}
+
+function foundMaxId(error: unknown): number {
+  return Number((error as { message?: unknown }).message);
+}
+
+/**
+ * A whole write in two round trips, for a loop that is in sync with the source and copies
+ * the few rows of a wake-up. The first round trip opens the transaction, takes the lock,
+ * checks the position (a `DO` block) and starts `COPY FROM STDIN`, while `rows` (the
+ * source's COPY, started at the same moment) streams in; the second checks that the rows
+ * end at `position + rows written` (source ids without a gap) and commits. Returns the rows
+ * written; when that is 0 the transaction is still open and the caller rolls it back.
+ * A failed check is a DivergenceError, as in beginWrite and copyBatch.
+ */
+export async function writeInOneTrip(destination: pg.Client, rows: Readable, position: number): Promise<number> {
+  const into = destination.query(
+    copyFrom(
+      `BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; ${maxIdCheck(position, POSITION_MOVED)}; ` +
+        'COPY events (id, ts, event) FROM STDIN (FORMAT binary)',
+    ),
+  );
+  try {
+    await pipeGuarded(rows, into);
+  } catch (error) {
+    if (sqlState(error) === POSITION_MOVED) throw anotherWriter(foundMaxId(error), position);
+    throw error;
+  }
+  if (into.rowCount === 0) return 0;
+  const lastId = position + into.rowCount;
+  try {
+    await destination.query(bounded({ text: `${maxIdCheck(lastId, IDS_NOT_CONSECUTIVE)}; COMMIT` }));
+  } catch (error) {
+    if (sqlState(error) === IDS_NOT_CONSECUTIVE) throw sourceGap(position, foundMaxId(error), into.rowCount);
+    throw error;
+  }
+  return into.rowCount;
+}
+
 /**
  * Inside a transaction opened by beginWrite, copies `position+1 .. lastId` from the source,
  * one COPY statement per `maxEventsPerWrite` rows. Throws DivergenceError when a statement
@@ -69,19 +155,8 @@ export async function copyBatch(destination: pg.Client, rows: RowSource, batch: 
   for (let from = batch.position; from < batch.lastId; from += batch.maxEventsPerWrite) {
     const to = Math.min(from + batch.maxEventsPerWrite, batch.lastId);
     const into = destination.query(copyFrom('COPY events (id, ts, event) FROM STDIN (FORMAT binary)'));
-    const guard = stallGuard();
-    try {
-      await Promise.race([pipeline(rows(from, to), guard.stream, into), guard.stalled]);
-    } finally {
-      guard.clear();
-    }
-    if (into.rowCount !== to - from) {
-      throw new DivergenceError(
-        `the source's ids are not consecutive after id ${from}: ids ${from + 1}..${to} hold ${into.rowCount} ` +
-          `rows, not ${to - from}. A row was inserted into the source events table without insert_events; ` +
-          'nothing after the gap can be replicated safely. Repair the source\'s ids, then restart.',
-      );
-    }
+    await pipeGuarded(rows(from, to), into);
+    if (into.rowCount !== to - from) throw sourceGap(from, to, into.rowCount);
     written += into.rowCount;
   }
   return written;

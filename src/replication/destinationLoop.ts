@@ -19,8 +19,17 @@ import type { Logger } from '../log.js';
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
-import { copyRowsOut, planBatch } from '../db/sourceReader.js';
-import { anotherWriter, beginWrite, commitWrite, copyBatch, readPosition, rollbackWrite } from '../db/destinationWriter.js';
+import { copyAllPendingOut, copyRowsOut, planBatch } from '../db/sourceReader.js';
+import {
+  anotherWriter,
+  beginWrite,
+  canCheckInline,
+  commitWrite,
+  copyBatch,
+  readPosition,
+  rollbackWrite,
+  writeInOneTrip,
+} from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
 import { WRITER_LOCK_RETRY_MS, tryWriterLock, writerLockHolder } from '../db/writerLock.js';
 import { bounded } from '../db/timeouts.js';
@@ -81,7 +90,7 @@ const NOTABLE_CATCH_UP_MS = 1000;
 
 export class DestinationLoop {
   readonly name: string;
-  private readonly wake = new Wake();
+  private readonly wake = new Wake(() => this.position);
   private readonly log: Logger;
   private state: LoopState = 'connecting';
   private position = 0;
@@ -95,6 +104,10 @@ export class DestinationLoop {
   private writerSession: SessionIdentity | undefined;
   private sourceClient: pg.Client | undefined;
   private destinationClient: pg.Client | undefined;
+  /** The last catch-up on these connections ended with nothing left to copy. */
+  private inSync = false;
+  /** The destination runs the `DO` blocks of the in-sync write (see writeInOneTrip). */
+  private inlineChecks = false;
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: LoopOptions) {
@@ -108,9 +121,9 @@ export class DestinationLoop {
     return this.running;
   }
 
-  /** A wake-up: the source may have new rows. */
-  nudge(): void {
-    this.wake.nudge();
+  /** A wake-up: the source may have new rows (up to `announcedId`, when the notification said). */
+  nudge(announcedId?: number): void {
+    this.wake.nudge(announcedId);
   }
 
   /** Lets the batch in flight commit or roll back, closes the connections, and resolves. */
@@ -182,6 +195,8 @@ export class DestinationLoop {
     this.destinationClient = await connect(this.options.destination, connectOptions('writer'), ignore);
     await this.becomeWriter(this.destinationClient);
     this.position = await readPosition(this.destinationClient);
+    this.inlineChecks = await canCheckInline(this.destinationClient);
+    this.inSync = false;
   }
 
   /**
@@ -223,11 +238,36 @@ export class DestinationLoop {
     await Promise.all(clients.map((client) => closeQuietly(client)));
   }
 
+  /**
+   * The write of a loop in sync with the source, woken by a notification: the source's rows
+   * after the position, if there are at most maxEventsPerWrite of them, copied and committed
+   * in two round trips per connection, with no planning step (see copyAllPendingOut and
+   * writeInOneTrip). Returns the rows written; 0 when there were none or too many, and the
+   * caller then plans batches as usual.
+   */
+  private async copyInSync(source: pg.Client, destination: pg.Client): Promise<number> {
+    const startedAt = performance.now();
+    const rows = copyAllPendingOut(source, this.position, this.options.maxEventsPerWrite);
+    const written = await writeInOneTrip(destination, rows, this.position);
+    if (written === 0) {
+      await rollbackWrite(destination);
+      return 0;
+    }
+    this.position += written;
+    this.sourceMaxId = Math.max(this.sourceMaxId, this.position);
+    this.firstPendingTsMs = undefined;
+    this.eventsCopied += written;
+    this.options.observer?.batchWritten?.(this.name, written, (performance.now() - startedAt) / 1000);
+    return written;
+  }
+
   /** Copies batches until the source has nothing after the position (or the loop is stopped). */
   private async catchUp(): Promise<void> {
     const source = this.sourceClient;
     const destination = this.destinationClient;
     if (source === undefined || destination === undefined) return;
+    if (this.inSync && this.inlineChecks && (await this.copyInSync(source, destination)) > 0) return;
+    this.inSync = false;
     const startedAt = performance.now();
     let rows = 0;
     while (!this.wake.isCancelled) {
@@ -248,6 +288,7 @@ export class DestinationLoop {
       if (found !== this.position) throw anotherWriter(found, this.position);
       if (plan.rowCount === 0) {
         await rollbackWrite(destination);
+        this.inSync = true;
         break;
       }
       this.state = 'catching-up';
@@ -265,7 +306,10 @@ export class DestinationLoop {
       // The batch took everything the source had when it was planned: anything committed
       // since then was announced by a notification, which wakes this loop again at once (and
       // the poll covers a lost one), so no empty round of plan, BEGIN and ROLLBACK follows.
-      if (plan.lastId >= plan.sourceMaxId) break;
+      if (plan.lastId >= plan.sourceMaxId) {
+        this.inSync = true;
+        break;
+      }
     }
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;

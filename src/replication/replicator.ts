@@ -103,9 +103,9 @@ export async function startReplicator(config: ReplicatorConfig, log: Logger, opt
     source: config.eventSource,
     connectTimeoutMs: config.connectTimeout,
     log,
-    onWakeUp: (reason) => {
+    onWakeUp: (reason, announcedId) => {
       if (reason === 'reconnected') options.observer?.listenerReconnected?.();
-      for (const loop of loops) loop.nudge();
+      for (const loop of loops) loop.nudge(announcedId);
     },
   });
 
