@@ -119,7 +119,13 @@ export function copyAllPendingOut(source: pg.Client, afterId: number, maxRows: n
   );
 }
 
-/** The source's row count and max id, for start-up checks and logs. */
+/** The table's max id (0 when empty): one index lookup, whatever the table's size. */
+export async function eventsMaxId(client: pg.Client): Promise<number> {
+  const result = await client.query<{ max_id: string | null }>('SELECT max(id)::text AS max_id FROM events');
+  return Number(result.rows[0]?.max_id ?? 0);
+}
+
+/** The table's row count and max id (the count reads every row: for destinations at start-up). */
 export async function eventsExtent(client: pg.Client): Promise<{ count: number; maxId: number }> {
   const result = await client.query<{ count: string; max_id: string | null }>(
     'SELECT count(*)::text AS count, max(id)::text AS max_id FROM events',
