@@ -33,5 +33,5 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The same V8 flag as the first line of src/cli.ts (why: see there).
-ENTRYPOINT ["tini", "--", "node", "--max-semi-space-size=1", "--v8-pool-size=1", "/app/dist/cli.js"]
+ENTRYPOINT ["tini", "--", "node", "--max-semi-space-size=1", "--v8-pool-size=1", "--optimize-for-size", "/app/dist/cli.js"]
 CMD ["-c", "/etc/slate-replicator/config.js", "--http-port", "8080"]

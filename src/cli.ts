@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --optimize-for-size
 /**
  * The V8 flags on the first line keep resident memory down; the container image starts
  * node with the same ones.
@@ -11,6 +11,12 @@
  *   from a malloc arena of its own, which keeps it once freed. Measured on a 400,000-event
  *   catch-up on 2 cores: peak RSS 72 MB instead of 75 to 79 MB. (`--single-threaded` saves
  *   6 MB more but compiles on the main thread, which doubled the p99 lag.)
+ * - `--optimize-for-size` (V8's memory-saving mode) among other things runs full
+ *   collections after less growth of the old generation: the few buffers that outlive two
+ *   young-generation collections no longer pile up for minutes. Measured on a
+ *   5,000,000-event catch-up: the JS heap stays under 16 MB (a full collection every 40 to
+ *   50 s) and peak RSS is 80 MB, instead of a heap growing to 21 MB before its first full
+ *   collection after 100 s, and a peak of 82 MB.
  *
  * argv -> command -> exit code. Commands resolve when they finished their job and throw a
  * ReplicatorError (which carries its exit code) when they could not; this file is the only

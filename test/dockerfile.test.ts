@@ -154,7 +154,7 @@ describe('Dockerfile', () => {
     // node gets the flags the CLI's own first line gives it when run as `slate-replicator`.
     const shebang = (await readFile(join(REPO, 'src/cli.ts'), 'utf8')).split('\n')[0] ?? '';
     const nodeFlags = shebang.replace(/^#!\/usr\/bin\/env -S node ?/, '').split(' ').filter((flag) => flag !== '');
-    expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--v8-pool-size=1']);
+    expect(nodeFlags).toEqual(['--max-semi-space-size=1', '--v8-pool-size=1', '--optimize-for-size']);
     expect(JSON.parse(byKeyword('ENTRYPOINT')[0] ?? 'null')).toEqual(['tini', '--', 'node', ...nodeFlags, '/app/dist/cli.js']);
     expect(JSON.parse(byKeyword('CMD')[0] ?? 'null')).toEqual(['-c', '/etc/slate-replicator/config.js', '--http-port', '8080']);
     const healthcheck = byKeyword('HEALTHCHECK')[0] ?? '';
