@@ -12,9 +12,10 @@
  *   3. memory: the replicator idle (nothing to copy), and a catch-up with V8's young
  *      generation capped (--max-semi-space-size=1), against the default catch-up's peak;
  *   4. the replicator streaming at 1,000 events/s in transactions of 10 and at 10,000 in
- *      transactions of 100, through the wire tap: for each destination transaction, the
- *      time from the notification to the plan query and from there to COMMIT, and the
- *      statements per transaction.
+ *      transactions of 100, through the wire tap: for each in-sync write, the time from the
+ *      notification to its sending, its COPY next to the source's, and its commit; for
+ *      planned batches (when the loop fell behind), the time from the notification to the
+ *      plan query and from there to COMMIT; and the statements per transaction.
  * Prints the summary and writes it to bench/results/profile.json; CPU profiles are kept in
  * bench/results/profiles/.
  */
@@ -31,7 +32,7 @@ import { runBatchedCopyPipe, runCopyPipes } from './lib/copyPipe.mjs';
 import { waitUntilCaughtUp } from './lib/destinations.mjs';
 import { replicatorConfig, startReplicator } from './lib/replicatorProcess.mjs';
 import { startWireTap } from './lib/wireTap.mjs';
-import { batchCycles, classify, statementCounts } from './lib/batchCycles.mjs';
+import { batchCycles, classify, inSyncWrites, statementCounts } from './lib/batchCycles.mjs';
 import { summarizeCpuProfile } from './lib/cpuProfile.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -222,7 +223,7 @@ async function main() {
       const notifyDelays = inserts
         .map((s) => notifications.find((n) => n.atMs >= s.doneMs - 5)?.atMs - s.doneMs)
         .filter((v) => v !== undefined && Number.isFinite(v));
-      const commits = seen.filter((s) => s.application === WRITER && classify(s.text) === 'COMMIT').length;
+      const commits = seen.filter((s) => s.application === WRITER && ['COMMIT', 'in-sync COMMIT'].includes(classify(s.text))).length;
       const plans = seen.filter((s) => s.application === READER && classify(s.text) === 'plan').length;
       report.streaming[`${rate}`] = {
         sourceTransactions: loaded.transactions,
@@ -237,6 +238,7 @@ async function main() {
         ),
         insertEventsMs: round(inserts.reduce((a, s) => a + s.doneMs - s.sentMs, 0) / Math.max(inserts.length, 1), 2),
         commitToNotificationMs: round(notifyDelays.reduce((a, b) => a + b, 0) / Math.max(notifyDelays.length, 1), 2),
+        inSyncWrites: inSyncWrites(seen, { reader: READER, writer: WRITER, notifications }),
         batchCycle: batchCycles(seen, { reader: READER, writer: WRITER, notifications }),
         statementCounts: statementCounts(seen, [READER, WRITER]),
         serverTime: await topStatements(8),

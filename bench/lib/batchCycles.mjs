@@ -1,7 +1,9 @@
 /**
  * The replicator's statements, as the wire tap saw them, cut into its batch cycle: the plan
  * query on the source, then BEGIN, LOCK, position, COPY (in and out side by side) and COMMIT
- * on the destination, then the next plan query.
+ * on the destination, then the next plan query. A loop in sync writes without a plan: one
+ * statement that opens the transaction and copies, next to the source's COPY, then the
+ * check that commits (see inSyncWrites).
  */
 
 /** What a statement is, in the words of the batch cycle. */
@@ -10,6 +12,8 @@ export function classify(text) {
   if (/limit_id|lead\(ts\) OVER/.test(t)) return 'plan';
   if (/^SELECT max\(id\)::text AS last_id, count\(\*\)/.test(t)) return 'transaction end';
   if (/^SELECT max\(id\)::text AS max_id FROM events$/.test(t)) return 'position';
+  if (/^BEGIN/i.test(t) && /COPY events/i.test(t)) return 'in-sync write';
+  if (/^DO \$check\$/.test(t) && /COMMIT$/i.test(t)) return 'in-sync COMMIT';
   if (/^BEGIN/i.test(t)) return /LOCK TABLE/i.test(t) ? 'BEGIN+LOCK+position' : 'BEGIN';
   if (/^COMMIT/i.test(t)) return 'COMMIT';
   if (/^ROLLBACK/i.test(t)) return 'ROLLBACK';
@@ -119,6 +123,47 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
     notificationToPlanMs: spreadOf('sinceNotificationMs'),
     planToCommitDoneMs: spreadOf('planToCommitDoneMs'),
     cycleWallMs: spreadOf('wallMs'),
+  };
+}
+
+/**
+ * The writes of a loop in sync: for each in-sync write statement of `writer`, the time from
+ * the last notification before it to its sending, its own time (BEGIN to the end of the
+ * COPY, which waits for the source's rows), the source's COPY next to it, and the commit.
+ */
+export function inSyncWrites(statements, { reader, writer, notifications = [] }) {
+  const ofKind = (application, kind) =>
+    statements.filter((s) => s.application === application && classify(s.text) === kind).sort((a, b) => a.sentMs - b.sentMs);
+  const writes = ofKind(writer, 'in-sync write');
+  const commits = ofKind(writer, 'in-sync COMMIT');
+  const reads = ofKind(reader, 'COPY out');
+  const found = writes.map((write, i) => {
+    const nextWriteMs = writes[i + 1]?.sentMs ?? Infinity;
+    const commit = commits.find((c) => c.sentMs >= write.doneMs && c.sentMs < nextWriteMs);
+    const read = reads.filter((r) => r.sentMs <= write.doneMs).at(-1);
+    const wokenBy = notifications.filter((n) => n.atMs <= write.sentMs).at(-1);
+    return {
+      rows: Number(/^COPY (\d+)/.exec(write.tag ?? '')?.[1] ?? 0),
+      notificationToWriteMs: wokenBy === undefined ? undefined : write.sentMs - wokenBy.atMs,
+      writeMs: write.doneMs - write.sentMs,
+      readMs: read === undefined ? undefined : read.doneMs - read.sentMs,
+      commitMs: commit === undefined ? undefined : commit.doneMs - commit.sentMs,
+      notificationToCommitDoneMs: wokenBy === undefined || commit === undefined ? undefined : commit.doneMs - wokenBy.atMs,
+    };
+  });
+  const spreadOf = (field) => {
+    const values = found.map((w) => w[field]).filter((v) => v !== undefined);
+    return { mean: round(mean(values)), p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)) };
+  };
+  return {
+    writes: found.length,
+    committed: found.filter((w) => w.commitMs !== undefined).length,
+    meanRows: round(mean(found.map((w) => w.rows))),
+    notificationToWriteMs: spreadOf('notificationToWriteMs'),
+    writeMs: spreadOf('writeMs'),
+    sourceCopyMs: spreadOf('readMs'),
+    commitMs: spreadOf('commitMs'),
+    notificationToCommitDoneMs: spreadOf('notificationToCommitDoneMs'),
   };
 }
 
