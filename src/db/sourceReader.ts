@@ -6,7 +6,10 @@
  * Why batches can be cut by `ts` alone: `insert_events` holds the `id` table's lock until
  * commit, so ids become visible in id order and all rows of one source transaction share
  * `transaction_timestamp()`. Every visible row therefore belongs to a transaction that is
- * wholly visible, and a change of `ts` between id n and n+1 is a transaction boundary.
+ * wholly visible, and a change of `ts` between id n and n+1 is a transaction boundary. The
+ * converse does not hold: two transactions that begin in the same microsecond share a ts,
+ * and a batch cut by ts then keeps them together, which is safe (a batch that ends at the
+ * source's max id ends at a whole transaction, whatever the ts).
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';

@@ -27,8 +27,9 @@ export interface Difference {
    * - missing: the source has row `id`, the destination does not;
    * - extra: the destination has row `id`, the source does not;
    * - differs: both have row `id`, with another ts or event;
-   * - partial-transaction: the destination ends at `id`, but the source transaction of row
-   *   `id` goes on (the destination shows part of a source transaction).
+   * - partial-transaction: the destination ends at `id`, but source row `id + 1` has the same
+   *   ts: the destination shows part of a source transaction (or, rarely, ends between two
+   *   transactions that began in the same microsecond).
    */
   kind: DifferenceKind;
   /** One sentence for people. */

@@ -4,8 +4,11 @@
  *
  * For each destination: its extent is read first, then the source's; ids 1..(the
  * destination's max id) are compared; source rows beyond it are lag, not a difference.
- * A destination that is equal but ends inside a source transaction is reported too, since
- * it shows part of a source transaction. Nothing is written anywhere.
+ * A destination that is equal but ends inside a source transaction (its last row shares its
+ * ts with the source's next row) is reported too, since it shows part of a source
+ * transaction; two source transactions that began in the same microsecond also share a ts,
+ * and a destination caught between them is reported the same way (the data cannot tell
+ * them apart). Nothing is written anywhere.
  */
 import type pg from 'pg';
 import { ConnectError, ReplicatorError, coerceError } from '../errors.js';
@@ -118,7 +121,9 @@ export async function verifyDestination(
     difference = {
       id: upToId,
       kind: 'partial-transaction',
-      detail: `the destination ends at id ${upToId}, inside a source transaction (source row ${upToId + 1} has the same ts)`,
+      detail:
+        `the destination ends at id ${upToId}, inside a source transaction (source row ${upToId + 1} has the same ts; ` +
+        'if the destination is still catching up, two transactions begun in the same microsecond also look like this: verify again)',
     };
   }
   return {
