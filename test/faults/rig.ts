@@ -189,7 +189,19 @@ export class Rig {
     }
     for (const [i, values] of seen.entries()) {
       const inside = await insideTransactions(this.source.url, values);
-      expect(inside, `max(id) values of destination ${i} seen inside a source transaction`).toEqual([]);
+      // On failure, the source rows around the first such value (id, ts, writer, seq) say which transaction it split.
+      const around =
+        inside.length === 0
+          ? []
+          : await withClient(this.source, async (client) =>
+              (
+                await client.query(
+                  "SELECT id, ts::text AS ts, event->>'writer' AS writer, event->>'seq' AS seq FROM events WHERE id BETWEEN $1::bigint - 2 AND $1::bigint + 2 ORDER BY id",
+                  [inside[0]],
+                )
+              ).rows,
+            );
+      expect(inside, `max(id) values of destination ${i} seen inside a source transaction; source rows: ${JSON.stringify(around)}`).toEqual([]);
     }
     this.assertReplicatorsHealthy();
     const secrets = [this.source, ...this.destinations].map((db) => db.config.password).filter((p): p is string => p !== undefined && p !== '');
