@@ -31,9 +31,9 @@ import {
   writeInOneTrip,
 } from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
-import { WRITER_LOCK_RETRY_MS, tryWriterLock, writerLockHolder } from '../db/writerLock.js';
-import { bounded } from '../db/timeouts.js';
 import { backoffDelayMs } from './backoff.js';
+import { becomeWriter } from './becomeWriter.js';
+import type { SessionIdentity } from './becomeWriter.js';
 import { Wake } from './wake.js';
 import type { ReplicationObserver } from './observer.js';
 import { faultReason } from './observer.js';
@@ -70,20 +70,6 @@ export interface LoopOptions {
   observer?: ReplicationObserver | undefined;
 }
 
-/** A server session, told apart from later ones that reuse its pid by its start time. */
-interface SessionIdentity {
-  pid: number;
-  /** pg_stat_activity.backend_start as text, the form writerLockHolder reports. */
-  since: string | null;
-}
-
-async function sessionIdentity(client: pg.Client): Promise<SessionIdentity | undefined> {
-  const result = await client.query<{ pid: number; since: string | null }>(
-    bounded({ text: 'SELECT pid, backend_start::text AS since FROM pg_stat_activity WHERE pid = pg_backend_pid()' }),
-  );
-  return result.rows[0];
-}
-
 /** A catch-up that copies at least this many rows, or lasts at least this long, is logged at info. */
 const NOTABLE_CATCH_UP_ROWS = 10_000;
 const NOTABLE_CATCH_UP_MS = 1000;
@@ -100,7 +86,7 @@ export class DestinationLoop {
   private lastRowsPerSecond = 0;
   private lastError: Error | undefined;
   private lastErrorAt: Date | undefined;
-  /** The destination session that last took the writer lock (see becomeWriter). */
+  /** The destination session that last took the writer lock (see becomeWriter.ts). */
   private writerSession: SessionIdentity | undefined;
   private sourceClient: pg.Client | undefined;
   private destinationClient: pg.Client | undefined;
@@ -193,42 +179,17 @@ export class DestinationLoop {
     const ignore = (error: Error) => this.log.debug({ err: error }, 'connection error');
     this.sourceClient = await connect(this.options.source, connectOptions('reader'), ignore);
     this.destinationClient = await connect(this.options.destination, connectOptions('writer'), ignore);
-    await this.becomeWriter(this.destinationClient);
+    this.writerSession = await becomeWriter(this.destinationClient, {
+      wake: this.wake,
+      log: this.log,
+      previous: this.writerSession,
+      onStandby: () => {
+        this.state = 'standby';
+      },
+    });
     this.position = await readPosition(this.destinationClient);
     this.inlineChecks = await canCheckInline(this.destinationClient);
     this.inSync = false;
-  }
-
-  /**
-   * Takes the destination's writer lock, waiting as a standby while another replicator has it.
-   *
-   * The holder may be this loop's own previous writer session: when the connection to the
-   * destination went silent (a broken network path), the loop gave up on it, but the server
-   * keeps the session, and its session-level lock, until its TCP keepalive notices, which
-   * can take hours. A session is recognised as ours by its pid and start time together (a
-   * pid alone may have been reused), and ended: the batch it may still hold open is one this
-   * loop already counts as failed, and the position is read again once the lock is taken.
-   */
-  private async becomeWriter(destination: pg.Client): Promise<void> {
-    let waited = false;
-    while (!this.wake.isCancelled) {
-      if (await tryWriterLock(destination)) {
-        if (waited) this.log.info('writer lock taken: this replicator now writes to the destination');
-        this.writerSession = await sessionIdentity(destination);
-        return;
-      }
-      const holder = waited && this.writerSession === undefined ? undefined : await writerLockHolder(destination);
-      const own = this.writerSession;
-      if (holder !== undefined && own !== undefined && holder.pid === own.pid && holder.since === own.since) {
-        this.log.warn({ holder }, "the writer lock is held by this loop's own previous session, whose connection was lost; ending that session");
-        await destination.query(bounded({ text: 'SELECT pg_terminate_backend($1)', values: [holder.pid] }));
-      } else if (!waited) {
-        this.log.warn({ holder }, 'standby: another replicator holds this destination\'s writer lock; waiting to take over');
-        waited = true;
-      }
-      this.state = 'standby';
-      await this.wake.wait(WRITER_LOCK_RETRY_MS, false);
-    }
   }
 
   private async dropConnections(): Promise<void> {
