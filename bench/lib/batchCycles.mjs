@@ -38,6 +38,11 @@ function round(value, digits = 2) {
   return value === undefined ? undefined : Number(value.toFixed(digits));
 }
 
+/** Mean, median and 99th percentile of `values`, rounded. */
+function spread(values) {
+  return { mean: round(mean(values)), p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)) };
+}
+
 /** Milliseconds of [from, to] covered by at least one of `intervals`. */
 function coveredMs(intervals, from, to) {
   const clipped = intervals
@@ -102,7 +107,7 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
   const kinds = [...new Set(cycles.flatMap((c) => Object.keys(c.byKind)))];
   const valuesOf = (field) => cycles.map((c) => c[field]).filter((v) => v !== undefined);
   const meanOf = (field) => round(mean(valuesOf(field)));
-  const spreadOf = (field) => ({ mean: meanOf(field), p50: round(percentile(valuesOf(field), 0.5)), p99: round(percentile(valuesOf(field), 0.99)) });
+  const spreadOf = (field) => spread(valuesOf(field));
   const wall = mean(cycles.map((c) => c.wallMs));
   const meanByKind = Object.fromEntries(kinds.map((k) => [k, round(mean(cycles.map((c) => c.byKind[k] ?? 0)))]));
   const p99ByKind = Object.fromEntries(kinds.map((k) => [k, round(percentile(cycles.map((c) => c.byKind[k] ?? 0), 0.99))]));
@@ -151,10 +156,7 @@ export function inSyncWrites(statements, { reader, writer, notifications = [] })
       notificationToCommitDoneMs: wokenBy === undefined || commit === undefined ? undefined : commit.doneMs - wokenBy.atMs,
     };
   });
-  const spreadOf = (field) => {
-    const values = found.map((w) => w[field]).filter((v) => v !== undefined);
-    return { mean: round(mean(values)), p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)) };
-  };
+  const spreadOf = (field) => spread(found.map((w) => w[field]).filter((v) => v !== undefined));
   return {
     writes: found.length,
     committed: found.filter((w) => w.commitMs !== undefined).length,
