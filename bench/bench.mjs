@@ -2,7 +2,8 @@
  * `npm run bench`: the replicator measured side by side with the limits it is held to, in
  * one run on one machine: a binary COPY pipe (1 and 2 side by side), PostgreSQL's logical
  * replication (initial sync, lag), and the replicator CLI (catch-up into 1 and 2
- * destinations, lag, peak memory). See README "Performance".
+ * destinations, lag, peak memory); and, to show what bounds the replicator's lag, how long
+ * a notification alone takes to reach a listening client. See README "Performance".
  *
  * A measurement, not a test: it exits non-zero when a destination's rows differ from its
  * source's (or a measurement could not run), never because a figure is slow.
@@ -19,6 +20,7 @@ import { openServer } from './lib/server.mjs';
 import { LAG_TRIGGER_SQL } from './lib/lag.mjs';
 import { eventsHash } from './lib/destinations.mjs';
 import { measureCopyPipes, measureLag, measureLogicalSync, measureReplicatorCatchUp, sourceMaxId } from './lib/measurements.mjs';
+import { measureNotifyArrival } from './lib/notifyFloor.mjs';
 import { formatTables, summarize } from './lib/report.mjs';
 import { snapshotBuild } from './lib/replicatorProcess.mjs';
 
@@ -251,7 +253,12 @@ async function main() {
             ? step('lag', `lag_logical_${key}`, `logical replication lag, ${load}`, () => measureLag(ctx, 'logical', rate, transactionSize, rep))
             : [];
           const replicator = step('lag', `lag_replicator_${key}`, `replicator lag, ${load}`, () => measureLag(ctx, 'replicator', rate, transactionSize, rep));
-          steps.push(...inTurn([...logical, ...replicator]));
+          // Not targets: what bounds the replicator's lag (see bench/lib/notifyFloor.mjs).
+          const floors = [
+            ...step('lag', `lag_notify_${key}`, `pg_notify arrival alone, ${load}`, () => measureNotifyArrival(ctx, rate, transactionSize, rep)),
+            ...step('lag', `lag_pipe_${key}`, `bare notify-and-copy client lag, ${load}`, () => measureLag(ctx, 'pipe', rate, transactionSize, rep)),
+          ];
+          steps.push(...inTurn([...logical, ...replicator]), ...floors);
         }
       }
       for (const step of steps) await step();

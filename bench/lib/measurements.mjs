@@ -12,6 +12,7 @@ import { runLoad } from '../../dist/load/loadGenerator.js';
 import { runCopyPipes } from './copyPipe.mjs';
 import { differingDestinations, eventsHash, maxId, waitUntilCaughtUp } from './destinations.mjs';
 import { lagStats } from './lag.mjs';
+import { startFloorListener } from './notifyFloor.mjs';
 import { cpuSecondsOfAll } from './processStats.mjs';
 import { subscribe } from './logicalReplication.mjs';
 import { replicatorConfig, startReplicator } from './replicatorProcess.mjs';
@@ -158,8 +159,9 @@ export async function measureReplicatorCatchUp(ctx, count, rep) {
 
 /**
  * Lag while the load generator writes `rate` events/s in transactions of `transactionSize`
- * for `ctx.lagSeconds` into a fresh, empty source, replicated by `method` ('logical' or
- * 'replicator') into a fresh destination with the lag trigger.
+ * for `ctx.lagSeconds` into a fresh, empty source, replicated by `method` ('logical',
+ * 'replicator', or 'pipe': the bare notify-and-copy client of notifyFloor.mjs) into a
+ * fresh destination with the lag trigger.
  */
 export async function measureLag(ctx, method, rate, transactionSize, rep) {
   const sourceName = await ctx.server.cloneDatabase(ctx.sourceTemplate, 'lag_source');
@@ -169,6 +171,7 @@ export async function measureLag(ctx, method, rate, transactionSize, rep) {
   const load = loadAverage();
   let stop;
   let replicatorProcess;
+  let failure;
   if (method === 'logical') {
     const subscription = await subscribe(ctx.server, sourceName, name, { copyData: false });
     stop = async () => subscription.close();
@@ -176,6 +179,13 @@ export async function measureLag(ctx, method, rate, transactionSize, rep) {
       await stop();
       throw error;
     });
+  } else if (method === 'pipe') {
+    const listener = await startFloorListener(ctx.server, 'pipe', sourceName, name);
+    failure = listener.exited.then(({ code, signal }) => {
+      throw new Error(`${label}: the listener exited (code ${code}, signal ${signal}) while streaming`);
+    });
+    failure.catch(() => {});
+    stop = async () => listener.kill();
   } else {
     replicatorProcess = await startReplicator(replicatorConfig(ctx.server, sourceName, [name]), {
       cliPath: ctx.cliPath,
@@ -203,7 +213,7 @@ export async function measureLag(ctx, method, rate, transactionSize, rep) {
     } finally {
       await source.end();
     }
-    const failure = replicatorProcess?.exited.then(({ code, signal }) => {
+    failure ??= replicatorProcess?.exited.then(({ code, signal }) => {
       throw new Error(`${label}: the replicator exited (code ${code}, signal ${signal}) while streaming:\n${replicatorProcess.output()}`);
     });
     failure?.catch(() => {});

@@ -36,7 +36,7 @@ export function summarize(records) {
     rss2: figure('replicator2', 'peakRssMB'),
   };
   for (const rate of ['1k', '10k']) {
-    for (const method of ['logical', 'replicator']) {
+    for (const method of ['logical', 'replicator', 'notify', 'pipe']) {
       const key = `lag_${method}_${rate}`;
       figures[`${key}_p50`] = figure(key, 'p50Ms');
       figures[`${key}_p99`] = figure(key, 'p99Ms');
@@ -98,7 +98,21 @@ export function summarize(records) {
       meets: (r) => r <= 1,
     },
   ].map(({ meets, ...t }) => ({ ...t, meets: t.ratio === undefined ? undefined : meets(t.ratio) }));
-  return { figures, targets };
+  // Not targets: how close a client woken by pg_notify can come to the lag targets' reference.
+  const floors = [
+    ['1k', '1,000 events/s (tx 10)'],
+    ['10k', '10,000 events/s (tx 100)'],
+  ].flatMap(([rate, load]) =>
+    [
+      ['notify', 'pg_notify arrival alone'],
+      ['pipe', 'bare notify-and-copy client'],
+    ].map(([method, who]) => ({
+      name: `${who}, ${load}`,
+      ratio: ratio(f(`lag_${method}_${rate}_p99`), f(`lag_logical_${rate}_p99`)),
+      runs: perRun(`lag_${method}_${rate}`, 'p99Ms', `lag_logical_${rate}`, 'p99Ms'),
+    })),
+  );
+  return { figures, targets, floors };
 }
 
 const fmt = {
@@ -142,6 +156,8 @@ export function formatTables(summary, { events, reps }) {
     for (const [method, who] of [
       ['logical', 'logical replication'],
       ['replicator', 'replicator'],
+      ['notify', 'pg_notify arrival alone (no row read yet)'],
+      ['pipe', 'bare client: pg_notify, then one COPY source to destination'],
     ]) {
       const key = `lag_${method}_${rate}`;
       if (figures[`${key}_p99`].runs.length === 0) {
@@ -160,6 +176,16 @@ export function formatTables(summary, { events, reps }) {
     lines.push(
       `| ${t.name} | ${fmt.ratio(t.ratio)} | ${t.runs.map((r) => fmt.ratio(r)).join(' / ')} | ${t.target} | ${t.meets === undefined ? 'n/a' : t.meets ? 'yes' : 'no'} |`,
     );
+  }
+  if (summary.floors.some((floor) => floor.ratio !== undefined)) {
+    lines.push('');
+    lines.push('What bounds the lag targets (not targets): p99 of a client woken by pg_notify, against logical replication\'s lag p99.');
+    lines.push('');
+    lines.push('| p99 vs logical replication lag p99 | ratio of medians | ratio in each run |');
+    lines.push('|---|---:|---|');
+    for (const floor of summary.floors) {
+      lines.push(`| ${floor.name} | ${fmt.ratio(floor.ratio)} | ${floor.runs.map((r) => fmt.ratio(r)).join(' / ')} |`);
+    }
   }
   return lines.join('\n');
 }
