@@ -282,6 +282,38 @@ describe('one writer per destination', () => {
   });
 });
 
+/** Whether the replicator's writer session on `destination` waits for a lock. */
+async function writerWaitsForLock(destination: { url: string }): Promise<boolean> {
+  return withClient(destination, async (client) => {
+    const result = await client.query(
+      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'slate-replicator writer' AND wait_event_type = 'Lock'`,
+    );
+    return (result.rowCount ?? 0) > 0;
+  });
+}
+
+describe('maintenance on a destination', () => {
+  test("VACUUM and ANALYZE do not hold writes back: their lock on events (SHARE UPDATE EXCLUSIVE) lets a catch-up and an in-sync write through", async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    // What VACUUM, ANALYZE and autovacuum hold on the table while they run.
+    const maintenance = await destination.connect();
+    try {
+      await maintenance.query('BEGIN');
+      await maintenance.query('LOCK TABLE events IN SHARE UPDATE EXCLUSIVE MODE');
+      await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
+      await waitForMaxId(destination, 10, 10_000);
+      await insertTransactions(source, 1, 5);
+      await waitForMaxId(destination, 15, 10_000);
+    } finally {
+      await maintenance.query('COMMIT').catch(() => {});
+      await maintenance.end();
+    }
+    expect(await summarize(destination)).toEqual(await summarize(source));
+  });
+});
+
 describe('another writer', () => {
   test('a row inserted by hand into a destination stops the replicator instead of being overwritten or skipped', async () => {
     const source = await createTestDatabase('source');
@@ -296,6 +328,32 @@ describe('another writer', () => {
     expect(await maxId(destination)).toBe(11);
   });
 
+  test('a row another writer commits with an id the replicator is copying stops it; the row is neither duplicated nor overwritten', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    const { replicator } = await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
+    await waitForMaxId(destination, 10);
+    // The other writer's row 11 is not committed yet, so the replicator's position check passes
+    // and its COPY of ids 11..15 waits on the primary key for the other transaction's end.
+    const other = await destination.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO events VALUES (11, now(), '{"by":"hand"}')`);
+      await insertNumbered(source, 5);
+      await waitUntil('the replicator waits for the other writer', () => writerWaitsForLock(destination));
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+    }
+    await expect(replicator.done).rejects.toMatchObject({ exitCode: 6 });
+    await expect(replicator.done).rejects.toThrow(/a row this replicator was copying after id 10 is already in the destination/);
+    const rows = await withClient(destination, async (client) =>
+      (await client.query<{ rows: number; hand: string }>(`SELECT count(*)::int AS rows, max(event->>'by') AS hand FROM events`)).rows[0],
+    );
+    expect(rows).toEqual({ rows: 11, hand: 'hand' });
+  });
+
   test('a source row inserted behind insert_events (a gap in ids) stops the replicator', async () => {
     const source = await createTestDatabase('source');
     const destination = await createTestDatabase('destination');
@@ -308,29 +366,38 @@ describe('another writer', () => {
   });
 });
 
-/** The statement the replicator's writer session on `destination` ran last. */
-async function writerLastStatement(destination: { url: string }): Promise<string> {
-  return withClient(destination, async (client) => {
+/** The statement the replicator's session `role` ('writer' on a destination, 'reader' on the source) ran last. */
+async function lastStatement(db: { url: string }, role: 'writer' | 'reader'): Promise<string> {
+  return withClient(db, async (client) => {
     const result = await client.query<{ query: string }>(
-      "SELECT query FROM pg_stat_activity WHERE application_name = 'slate-replicator writer' AND datname = current_database()",
+      'SELECT query FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+      [`slate-replicator ${role}`],
     );
     return result.rows[0]?.query ?? '';
   });
 }
 
+async function writerLastStatement(destination: { url: string }): Promise<string> {
+  return lastStatement(destination, 'writer');
+}
+
+/** The in-sync write's source read: every row after the position, bounded inside the statement (copyAllPendingOut). */
+const IN_SYNC_READ = /^COPY \(SELECT id, ts, event FROM events WHERE id > (\d+) .*CASE WHEN/s;
+
 describe('in sync', () => {
-  test("a wake-up's rows are copied without a planning step: position check, COPY and the ids' check in the write itself", async () => {
+  test("a wake-up's rows are copied without a planning step: the source's COPY bounds itself, the position check rides with the destination's COPY", async () => {
     const source = await createTestDatabase('source');
     const destination = await createTestDatabase('destination');
     await insertNumbered(source, 10);
     await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
     await waitForMaxId(destination, 10);
-    // The catch-up at start plans its batches; the write it ran last is a planned one.
-    expect(await writerLastStatement(destination)).not.toMatch(/^DO \$check\$/);
-    // One source transaction, so one notification: the write it wakes is the writer's last statement.
+    // The catch-up at start plans its batches; the read it ran last is a planned one.
+    expect(await lastStatement(source, 'reader')).not.toMatch(IN_SYNC_READ);
+    // One source transaction, so one notification: the write it wakes ran the reader's last statement.
     await insertTransactions(source, 1, 21);
     await waitForMaxId(destination, 31);
-    expect(await writerLastStatement(destination)).toMatch(/^DO \$check\$.*<> 31 THEN .*; COMMIT$/s);
+    expect(IN_SYNC_READ.exec(await lastStatement(source, 'reader'))?.[1]).toBe('10');
+    expect(await writerLastStatement(destination)).toBe('COMMIT');
     expect(await summarize(destination)).toEqual(await summarize(source));
   });
 
@@ -343,7 +410,7 @@ describe('in sync', () => {
     await insertTransactions(source, 1, 5);
     await waitForMaxId(destination, 15);
     const afterWrite = await writerLastStatement(destination);
-    expect(afterWrite).toMatch(/^DO \$check\$/);
+    expect(afterWrite).toBe('COMMIT');
     const notify = (payload: string) => withClient(source, (client) => client.query('SELECT pg_notify($1, $2)', ['eventsinsert', payload]));
 
     await notify('15');
@@ -383,7 +450,7 @@ describe('in sync', () => {
     await waitForMaxId(destination, 10);
     await insertTransactions(source, 3, 7);
     await waitForMaxId(destination, 31);
-    expect(await writerLastStatement(destination)).not.toMatch(/^DO/);
+    expect(await lastStatement(source, 'reader')).not.toMatch(IN_SYNC_READ);
     expect(await summarize(destination)).toEqual(await summarize(source));
   });
 });

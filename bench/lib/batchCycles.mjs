@@ -1,9 +1,9 @@
 /**
  * The replicator's statements, as the wire tap saw them, cut into its batch cycle: the plan
- * query on the source, then BEGIN, LOCK, position, COPY (in and out side by side) and COMMIT
- * on the destination, then the next plan query. A loop in sync writes without a plan: one
- * statement that opens the transaction and copies, next to the source's COPY, then the
- * check that commits (see inSyncWrites).
+ * query on the source, then BEGIN with the position, COPY (in and out side by side) and
+ * COMMIT on the destination, then the next plan query. A loop in sync writes without a
+ * plan: one statement that opens the transaction, checks the position and copies, next to
+ * the source's COPY, then COMMIT (see inSyncWrites).
  */
 
 /** What a statement is, in the words of the batch cycle. */
@@ -13,11 +13,9 @@ export function classify(text) {
   if (/^SELECT max\(id\)::text AS last_id, count\(\*\)/.test(t)) return 'transaction end';
   if (/^SELECT max\(id\)::text AS max_id FROM events$/.test(t)) return 'position';
   if (/^BEGIN/i.test(t) && /COPY events/i.test(t)) return 'in-sync write';
-  if (/^DO \$check\$/.test(t) && /COMMIT$/i.test(t)) return 'in-sync COMMIT';
-  if (/^BEGIN/i.test(t)) return /LOCK TABLE/i.test(t) ? 'BEGIN+LOCK+position' : 'BEGIN';
+  if (/^BEGIN/i.test(t)) return /SELECT max\(id\)/i.test(t) ? 'BEGIN+position' : 'BEGIN';
   if (/^COMMIT/i.test(t)) return 'COMMIT';
   if (/^ROLLBACK/i.test(t)) return 'ROLLBACK';
-  if (/^LOCK TABLE/i.test(t)) return 'LOCK';
   if (/^COPY \(SELECT/i.test(t)) return 'COPY out';
   if (/^COPY events/i.test(t)) return 'COPY in';
   if (/insert_events/.test(t)) return 'insert_events';
@@ -140,7 +138,7 @@ export function inSyncWrites(statements, { reader, writer, notifications = [] })
   const ofKind = (application, kind) =>
     statements.filter((s) => s.application === application && classify(s.text) === kind).sort((a, b) => a.sentMs - b.sentMs);
   const writes = ofKind(writer, 'in-sync write');
-  const commits = ofKind(writer, 'in-sync COMMIT');
+  const commits = ofKind(writer, 'COMMIT');
   const reads = ofKind(reader, 'COPY out');
   const found = writes.map((write, i) => {
     const nextWriteMs = writes[i + 1]?.sentMs ?? Infinity;

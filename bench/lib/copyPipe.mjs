@@ -46,8 +46,8 @@ export async function runCopyPipes(server, sourceName, destinationNames) {
 
 /**
  * The same pipe cut into batches of `batchSize` rows, one COPY pair per batch, each batch
- * in its own transaction (`BEGIN; LOCK TABLE events IN EXCLUSIVE MODE` ... `COMMIT`, as the
- * replicator writes) when `transaction` is set, else in autocommit. Used by the profile to
+ * in its own transaction (`BEGIN` ... `COMMIT`, as the replicator writes) when
+ * `transaction` is set, else in autocommit. Used by the profile to
  * tell the cost of batching from the cost of the replicator's own work.
  */
 export async function runBatchedCopyPipe(server, sourceName, destinationName, { batchSize, lastId, transaction }) {
@@ -57,7 +57,7 @@ export async function runBatchedCopyPipe(server, sourceName, destinationName, { 
     const startedAt = performance.now();
     for (let from = 0; from < lastId; from += batchSize) {
       const to = Math.min(from + batchSize, lastId);
-      if (transaction) await destination.query('BEGIN; LOCK TABLE events IN EXCLUSIVE MODE');
+      if (transaction) await destination.query('BEGIN');
       const into = destination.query(copyStreams.from(COPY_IN_SQL));
       const out = source.query(
         copyStreams.to(`COPY (SELECT id, ts, event FROM events WHERE id > ${from} AND id <= ${to} ORDER BY id) TO STDOUT (FORMAT binary)`),

@@ -1,7 +1,15 @@
 /**
- * Writing one batch into a destination: one transaction that locks out other writers,
- * re-checks that the destination still ends at the position the batch was planned from,
- * and pipes the source's binary COPY stream into `COPY events FROM STDIN`.
+ * Writing one batch into a destination: one transaction that re-checks that the destination
+ * still ends at the position the batch was planned from and pipes the source's binary COPY
+ * stream into `COPY events FROM STDIN`.
+ *
+ * No table lock is taken. Other replicators are kept out by the writer lock (writerLock.ts);
+ * any other writer can only add rows, and the primary key on `id` turns a row it adds into
+ * this batch's range into a failed COPY (or its own failed insert), never a duplicate, while
+ * a row it adds above the batch is found by the next position check. Every table lock that
+ * would queue other writers (SHARE and stronger) also conflicts with VACUUM and ANALYZE: a
+ * write would then wait behind autovacuum, and after deadlock_timeout cancel it, so that a
+ * destination written to often would never finish an autovacuum of its events table.
  */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -31,16 +39,12 @@ export interface WriteBatch {
   maxEventsPerWrite: number;
 }
 
-/**
- * Opens a write transaction and returns the destination's max id as seen inside it, in one
- * round trip. EXCLUSIVE still lets readers in (ACCESS SHARE) but queues every other writer
- * until this transaction ends, so that max id cannot change before the rows land.
- */
+/** Opens a write transaction and returns the destination's max id as seen inside it, in one round trip. */
 export async function beginWrite(destination: pg.Client): Promise<number> {
   const results = (await destination.query(
-    bounded({ text: 'BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT max(id)::text AS max_id FROM events' }),
+    bounded({ text: 'BEGIN; SELECT max(id)::text AS max_id FROM events' }),
   )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
-  return Number(results[2]?.rows[0]?.max_id ?? 0);
+  return Number(results[1]?.rows[0]?.max_id ?? 0);
 }
 
 export async function commitWrite(destination: pg.Client): Promise<void> {
@@ -59,6 +63,17 @@ export function anotherWriter(found: number, expected: number): DivergenceError 
       'another process writes into this destination. Stop the other writer; then restart the replicator.',
   );
 }
+
+/** The error for a COPY that found one of its ids already in the destination (SQLSTATE 23505). */
+function rowAlreadyThere(position: number, cause: unknown): DivergenceError {
+  return new DivergenceError(
+    `a row this replicator was copying after id ${position} is already in the destination: ` +
+      'another process writes into this destination. Stop the other writer; then restart the replicator.',
+    cause,
+  );
+}
+
+const UNIQUE_VIOLATION = '23505';
 
 /** The error for source ids `from+1 .. to` that hold only `count` rows. */
 function sourceGap(from: number, to: number, count: number): DivergenceError {
@@ -94,9 +109,8 @@ export async function canCheckInline(destination: pg.Client): Promise<boolean> {
   return result.rows[0]?.usable === true;
 }
 
-/** SQLSTATEs the inline checks raise: the destination's max id moved; the copied ids have a gap. */
+/** The SQLSTATE the inline position check raises: the destination's max id moved. */
 const POSITION_MOVED = 'SR001';
-const IDS_NOT_CONSECUTIVE = 'SR002';
 
 /** A `DO` block that raises `state`, with the max id found as its message, unless the destination's max id is `expected`. */
 function maxIdCheck(expected: number, state: string): string {
@@ -114,48 +128,46 @@ function foundMaxId(error: unknown): number {
 
 /**
  * A whole write in two round trips, for a loop that is in sync with the source and copies
- * the few rows of a wake-up. The first round trip opens the transaction, takes the lock,
+ * the few rows of a wake-up: `rows` must be the source's ids `position+1 ..` without a gap
+ * (copyAllPendingOut streams nothing otherwise). The first round trip opens the transaction,
  * checks the position (a `DO` block) and starts `COPY FROM STDIN`, while `rows` (the
- * source's COPY, started at the same moment) streams in; the second checks that the rows
- * end at `position + rows written` (source ids without a gap) and commits. Returns the rows
- * written; when that is 0 the transaction is still open and the caller rolls it back.
+ * source's COPY, started at the same moment) streams in; the second commits. Returns the
+ * rows written; when that is 0 the transaction is still open and the caller rolls it back.
  * A failed check is a DivergenceError, as in beginWrite and copyBatch.
  */
 export async function writeInOneTrip(destination: pg.Client, rows: Readable, position: number): Promise<number> {
   const into = destination.query(
-    copyFrom(
-      `BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; ${maxIdCheck(position, POSITION_MOVED)}; ` +
-        'COPY events (id, ts, event) FROM STDIN (FORMAT binary)',
-    ),
+    copyFrom(`BEGIN; ${maxIdCheck(position, POSITION_MOVED)}; COPY events (id, ts, event) FROM STDIN (FORMAT binary)`),
   );
   try {
     await pipeGuarded(rows, into);
   } catch (error) {
     if (sqlState(error) === POSITION_MOVED) throw anotherWriter(foundMaxId(error), position);
+    if (sqlState(error) === UNIQUE_VIOLATION) throw rowAlreadyThere(position, error);
     throw error;
   }
   if (into.rowCount === 0) return 0;
-  const lastId = position + into.rowCount;
-  try {
-    await destination.query(bounded({ text: `${maxIdCheck(lastId, IDS_NOT_CONSECUTIVE)}; COMMIT` }));
-  } catch (error) {
-    if (sqlState(error) === IDS_NOT_CONSECUTIVE) throw sourceGap(position, foundMaxId(error), into.rowCount);
-    throw error;
-  }
+  await commitWrite(destination);
   return into.rowCount;
 }
 
 /**
  * Inside a transaction opened by beginWrite, copies `position+1 .. lastId` from the source,
  * one COPY statement per `maxEventsPerWrite` rows. Throws DivergenceError when a statement
- * copies fewer rows than its id range holds (a gap in the source's ids).
+ * copies fewer rows than its id range holds (a gap in the source's ids), or finds one of its
+ * ids already in the destination (another writer).
  */
 export async function copyBatch(destination: pg.Client, rows: RowSource, batch: WriteBatch): Promise<number> {
   let written = 0;
   for (let from = batch.position; from < batch.lastId; from += batch.maxEventsPerWrite) {
     const to = Math.min(from + batch.maxEventsPerWrite, batch.lastId);
     const into = destination.query(copyFrom('COPY events (id, ts, event) FROM STDIN (FORMAT binary)'));
-    await pipeGuarded(rows(from, to), into);
+    try {
+      await pipeGuarded(rows(from, to), into);
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw rowAlreadyThere(batch.position, error);
+      throw error;
+    }
     if (into.rowCount !== to - from) throw sourceGap(from, to, into.rowCount);
     written += into.rowCount;
   }

@@ -102,21 +102,26 @@ export function copyRowsOut(source: pg.Client, afterId: number, lastId: number):
 }
 
 /**
- * Every row after `afterId`, as a binary COPY stream, if there are at most `maxRows` of them;
- * otherwise none (an empty stream: header and trailer only). The bound is decided inside the
- * statement, against the same snapshot the rows come from, so a loop that is in sync copies
- * a wake-up's rows in one round trip, without planning first. All visible rows form whole
- * source transactions (see the top of this file), so "all of them" needs no cut by `ts`.
+ * Every row after `afterId`, as a binary COPY stream, if there are at most `maxRows` of them
+ * and their ids are `afterId+1 .. max(id)` without a gap; otherwise none (an empty stream:
+ * header and trailer only). Both conditions are decided inside the statement, against the
+ * same snapshot the rows come from, so a loop that is in sync copies a wake-up's rows in one
+ * round trip, without planning first. All visible rows form whole source transactions (see
+ * the top of this file), so "all of them" needs no cut by `ts`. A gap sends the loop to its
+ * planned batches, whose row count reports it.
  */
 export function copyAllPendingOut(source: pg.Client, afterId: number, maxRows: number): Readable {
   if (!Number.isSafeInteger(afterId) || !Number.isSafeInteger(maxRows)) {
     throw new RangeError(`event ids out of range: ${afterId} + ${maxRows}`);
   }
+  const upTo = afterId + maxRows;
   return source.query(
     copyTo(
-      // The literal upper bound only tells the planner how few rows to expect.
-      `COPY (SELECT id, ts, event FROM events WHERE id > ${afterId} AND id <= ${afterId + maxRows} AND id <= (` +
-        `SELECT CASE WHEN m.source_max - ${afterId} <= ${maxRows} THEN m.source_max ELSE ${afterId} END ` +
+      // The literal upper bound also tells the planner how few rows to expect.
+      `COPY (SELECT id, ts, event FROM events WHERE id > ${afterId} AND id <= ${upTo} AND id <= (` +
+        `SELECT CASE WHEN m.source_max - ${afterId} <= ${maxRows} ` +
+        `AND (SELECT count(*) FROM events WHERE id > ${afterId} AND id <= ${upTo}) = m.source_max - ${afterId} ` +
+        `THEN m.source_max ELSE ${afterId} END ` +
         'FROM (SELECT coalesce(max(id), 0) AS source_max FROM events) m) ORDER BY id) TO STDOUT (FORMAT binary)',
     ),
   );

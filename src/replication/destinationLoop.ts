@@ -10,8 +10,9 @@
  *   any state --> stopped (stop(), or a permanent fault, which `done` rejects with)
  *
  * The position is read from the destination at every (re)connection and then advanced by
- * what this loop committed; each write transaction re-checks it under a lock, so another
- * writer is detected rather than duplicated or skipped.
+ * what this loop committed; each write transaction re-checks it, and the destination's
+ * primary key refuses an id written twice, so another writer is detected rather than
+ * duplicated or skipped (see destinationWriter.ts).
  */
 import type pg from 'pg';
 import { coerceError } from '../errors.js';

@@ -36,9 +36,9 @@ test('rows another replicator commits into a destination during the start-up che
   const destination = await createTestDatabase('destination');
   await insertNumbered(source, 10);
   await copyPrefix(source, destination, 10);
-  // The replicator that writes now, copying a batch. (It locks the table in EXCLUSIVE mode,
-  // which lets readers in; ACCESS EXCLUSIVE here holds the starting replicator's read of the
-  // destination until the batch is committed, so the race happens every time.)
+  // The replicator that writes now, copying a batch. (It takes no table lock, so readers
+  // get in; ACCESS EXCLUSIVE here holds the starting replicator's read of the destination
+  // until the batch is committed, so the race happens every time.)
   const active = await destination.connect();
   await active.query('BEGIN');
   await active.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
