@@ -6,9 +6,10 @@
  * On an embedded PostgreSQL with the bench settings plus pg_stat_statements, it runs:
  *   1. a COPY pipe, directly and through the wire tap (bench/lib/wireTap.mjs);
  *   2. the replicator's catch-up into one destination directly, then through the wire tap
- *      under `node --cpu-prof`: its batch cycle (plan query, BEGIN with the position, COPY,
- *      COMMIT, and the time no statement is in flight), statements per batch, server time
- *      per statement (pg_stat_statements), and the CPU profile by package and function;
+ *      under `node --cpu-prof`: its batch cycle (COPY in and out, the next plan query,
+ *      COMMIT with the next BEGIN and position, and the time no statement is in flight),
+ *      statements per batch, server time per statement (pg_stat_statements), and the CPU
+ *      profile by package and function;
  *   3. memory: the replicator idle (nothing to copy), and a catch-up with V8's young
  *      generation capped (--max-semi-space-size=1), against the default catch-up's peak;
  *   4. the replicator streaming at 1,000 events/s in transactions of 10 and at 10,000 in
@@ -223,7 +224,7 @@ async function main() {
       const notifyDelays = inserts
         .map((s) => notifications.find((n) => n.atMs >= s.doneMs - 5)?.atMs - s.doneMs)
         .filter((v) => v !== undefined && Number.isFinite(v));
-      const commits = seen.filter((s) => s.application === WRITER && classify(s.text) === 'COMMIT').length;
+      const commits = seen.filter((s) => s.application === WRITER && ['COMMIT', 'COMMIT+BEGIN+position'].includes(classify(s.text))).length;
       const plans = seen.filter((s) => s.application === READER && classify(s.text) === 'plan').length;
       const inSync = inSyncWrites(seen, { reader: READER, writer: WRITER, notifications });
       report.streaming[`${rate}`] = {

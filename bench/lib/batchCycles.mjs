@@ -1,9 +1,11 @@
 /**
- * The replicator's statements, as the wire tap saw them, cut into its batch cycle: the plan
- * query on the source, then BEGIN with the position, COPY (in and out side by side) and
- * COMMIT on the destination, then the next plan query. A loop in sync writes without a
- * plan: one statement that opens the transaction, checks the position and copies, next to
- * the source's COPY, then COMMIT (see inSyncWrites).
+ * The replicator's statements, as the wire tap saw them, cut into its batch cycle: a batch's
+ * COPY on the destination with the source's COPY beside it, the next batch's plan query on
+ * the source (sent once the source's COPY is done), then COMMIT, which also opens the next
+ * batch's transaction and reads the position (`COMMIT; BEGIN; SELECT max(id)`), up to the
+ * next batch's COPY. The first batch opens with `BEGIN; SELECT max(id)` beside its plan.
+ * A loop in sync writes without a plan: one statement that opens the transaction, checks
+ * the position and copies, next to the source's COPY, then COMMIT (see inSyncWrites).
  */
 
 /** What a statement is, in the words of the batch cycle. */
@@ -14,6 +16,7 @@ export function classify(text) {
   if (/^SELECT max\(id\)::text AS max_id FROM events$/.test(t)) return 'position';
   if (/^BEGIN/i.test(t) && /COPY events/i.test(t)) return 'in-sync write';
   if (/^BEGIN/i.test(t)) return /SELECT max\(id\)/i.test(t) ? 'BEGIN+position' : 'BEGIN';
+  if (/^COMMIT; BEGIN/i.test(t)) return 'COMMIT+BEGIN+position';
   if (/^COMMIT/i.test(t)) return 'COMMIT';
   if (/^ROLLBACK/i.test(t)) return 'ROLLBACK';
   if (/^COPY \(SELECT/i.test(t)) return 'COPY out';
@@ -58,34 +61,40 @@ function coveredMs(intervals, from, to) {
 }
 
 /**
- * Batch cycles of the sessions `reader` and `writer`: a cycle runs from one plan query's
- * sending to the next's and counts only when it wrote (has a COPY in). For each kind of
- * statement, the mean time from sending it to the server's ReadyForQuery; `clientMs` is
- * the time in the cycle when neither session had a statement in flight (the replicator's
- * own work between statements plus the trips to and from the server). With
- * `notifications`, `notificationToPlanMs` is the time from the oldest notification a plan
- * answers to the plan's sending.
+ * Batch cycles of the sessions `reader` and `writer`: a cycle runs from one batch's
+ * `COPY ... FROM STDIN` to the next's. For each kind of statement, the mean time from
+ * sending it to the server's ReadyForQuery; `clientMs` is the time in the cycle when
+ * neither session had a statement in flight (the replicator's own work between statements
+ * plus the trips to and from the server). With `notifications`, `notificationToPlanMs` is
+ * the time from the oldest notification a plan answers to the plan's sending, and
+ * `planToCommitDoneMs` the time from a plan's sending to the end of the commit of the batch
+ * it planned.
  */
 export function batchCycles(statements, { reader, writer, notifications = [] }) {
   const mine = statements
     .filter((s) => s.application === reader || s.application === writer)
     .map((s) => ({ ...s, kind: classify(s.text) }))
     .sort((a, b) => a.sentMs - b.sentMs);
+  const copyIns = mine.filter((s) => s.kind === 'COPY in');
   const plans = mine.filter((s) => s.kind === 'plan');
+  const commits = mine.filter((s) => s.kind === 'COMMIT' || s.kind === 'COMMIT+BEGIN+position');
   const cycles = [];
-  for (let i = 0; i + 1 < plans.length; i += 1) {
-    const from = plans[i].sentMs;
-    const to = plans[i + 1].sentMs;
+  for (let i = 0; i + 1 < copyIns.length; i += 1) {
+    const copyIn = copyIns[i];
+    const from = copyIn.sentMs;
+    const to = copyIns[i + 1].sentMs;
     const inCycle = mine.filter((s) => s.sentMs >= from && s.sentMs < to);
-    const copyIn = inCycle.find((s) => s.kind === 'COPY in');
-    if (copyIn === undefined) continue;
     const copyOut = inCycle.find((s) => s.kind === 'COPY out');
     const byKind = {};
     for (const s of inCycle) byKind[s.kind] = (byKind[s.kind] ?? 0) + (s.doneMs - s.sentMs);
     const rows = Number(/^COPY (\d+)/.exec(copyIn.tag ?? '')?.[1] ?? 0);
-    // The oldest notification this plan answers: the first one after the previous plan was sent.
-    const previousPlanMs = i > 0 ? plans[i - 1].sentMs : -Infinity;
-    const oldestPending = notifications.find((n) => n.atMs > previousPlanMs && n.atMs <= from);
+    // The plan of this batch: the last one sent before its COPY; the oldest notification it
+    // answers is the first one after the plan before it was sent.
+    const planIndex = plans.findLastIndex((p) => p.sentMs < from);
+    const plan = plans[planIndex];
+    const previousPlanMs = planIndex > 0 ? plans[planIndex - 1].sentMs : -Infinity;
+    const oldestPending = plan === undefined ? undefined : notifications.find((n) => n.atMs > previousPlanMs && n.atMs <= plan.sentMs);
+    const commit = commits.find((c) => c.sentMs >= copyIn.doneMs);
     cycles.push({
       wallMs: to - from,
       rows,
@@ -98,8 +107,8 @@ export function batchCycles(statements, { reader, writer, notifications = [] }) 
       copyInFinishMs: copyIn.doneMs - (copyIn.copyDoneSentMs ?? copyIn.doneMs),
       copyOutSentAfterCopyInMs: copyOut === undefined ? undefined : copyOut.sentMs - copyIn.sentMs,
       copyOutFirstRowMs: copyOut === undefined ? undefined : copyOut.copyStartedMs - copyOut.sentMs,
-      sinceNotificationMs: oldestPending === undefined ? undefined : from - oldestPending.atMs,
-      planToCommitDoneMs: (inCycle.filter((s) => s.kind === 'COMMIT').at(-1)?.doneMs ?? to) - from,
+      sinceNotificationMs: oldestPending === undefined ? undefined : plan.sentMs - oldestPending.atMs,
+      planToCommitDoneMs: plan === undefined || commit === undefined ? undefined : commit.doneMs - plan.sentMs,
     });
   }
   const kinds = [...new Set(cycles.flatMap((c) => Object.keys(c.byKind)))];

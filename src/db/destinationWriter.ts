@@ -51,6 +51,19 @@ export async function commitWrite(destination: pg.Client): Promise<void> {
   await destination.query(bounded({ text: 'COMMIT' }));
 }
 
+/**
+ * Commits the write transaction and opens the next one, in one round trip; returns the
+ * destination's max id as seen inside the new one, as beginWrite does. When it fails, the
+ * first transaction may or may not be committed: the caller drops the connection and reads
+ * the position again.
+ */
+export async function commitAndBeginWrite(destination: pg.Client): Promise<number> {
+  const results = (await destination.query(
+    bounded({ text: 'COMMIT; BEGIN; SELECT max(id)::text AS max_id FROM events' }),
+  )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
+  return Number(results[2]?.rows[0]?.max_id ?? 0);
+}
+
 /** Ends the write transaction without a trace; never throws (a dead connection is dropped by the caller). */
 export async function rollbackWrite(destination: pg.Client): Promise<void> {
   await destination.query(bounded({ text: 'ROLLBACK' })).catch(() => {});

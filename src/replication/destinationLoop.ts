@@ -21,10 +21,12 @@ import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
 import { copyAllPendingOut, copyRowsOut, planBatch } from '../db/sourceReader.js';
+import type { BatchPlan } from '../db/sourceReader.js';
 import {
   anotherWriter,
   beginWrite,
   canCheckInline,
+  commitAndBeginWrite,
   commitWrite,
   copyBatch,
   readPosition,
@@ -193,6 +195,13 @@ export class DestinationLoop {
     this.inSync = false;
   }
 
+  /** Plans the batch after `position`, and notes the source's max id the plan saw. */
+  private async planAfter(source: pg.Client, position: number): Promise<BatchPlan> {
+    const plan = await planBatch(source, position, this.options.maxEventsPerWrite);
+    this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
+    return plan;
+  }
+
   private async dropConnections(): Promise<void> {
     const clients = [this.sourceClient, this.destinationClient];
     this.sourceClient = undefined;
@@ -232,17 +241,16 @@ export class DestinationLoop {
     this.inSync = false;
     const startedAt = performance.now();
     let rows = 0;
-    while (!this.wake.isCancelled) {
-      // The destination's transaction is opened while the source plans the batch: two
-      // connections, so the round trips overlap and a wake-up reaches its COPY sooner.
-      // If planning fails, the transaction being opened is not waited for (its connection may
-      // be the one that hangs): the caller drops both connections, which ends it.
-      const opening = beginWrite(destination);
-      opening.catch(() => {});
-      const plan = await planBatch(source, this.position, this.options.maxEventsPerWrite);
-      this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
-      this.firstPendingTsMs = plan.firstPendingTsMs;
-      const found = await opening;
+    // The destination's transaction is opened while the source plans the batch: two
+    // connections, so the round trips overlap and a wake-up reaches its COPY sooner.
+    // If planning fails, the transaction being opened is not waited for (its connection may
+    // be the one that hangs): the caller drops both connections, which ends it.
+    const opening = beginWrite(destination);
+    opening.catch(() => {});
+    let plan = await this.planAfter(source, this.position);
+    this.firstPendingTsMs = plan.firstPendingTsMs;
+    let found = await opening;
+    for (;;) {
       // On any failure below, no ROLLBACK on a connection that may be dead (it would wait out
       // another timeout): the caller drops both connections, and the server rolls back.
       // Checked even when there is nothing to copy: a row written by someone else is found
@@ -255,23 +263,45 @@ export class DestinationLoop {
       }
       this.state = 'catching-up';
       const batchStartedAt = performance.now();
-      const written = await copyBatch(destination, (afterId, lastId) => copyRowsOut(source, afterId, lastId), {
-        position: this.position,
-        lastId: plan.lastId,
-        maxEventsPerWrite: this.options.maxEventsPerWrite,
-      });
-      await commitWrite(destination);
+      const batchLastId = plan.lastId;
+      // A batch that takes everything the source had when it was planned is the last: anything
+      // committed since then was announced by a notification, which wakes this loop again at
+      // once (and the poll covers a lost one), so no empty round of plan, BEGIN and ROLLBACK
+      // follows. Before any other batch ends, the next one is planned: the source's connection
+      // is free once it has sent the batch's last rows, long before the destination has
+      // written them. (Not earlier: a query waiting behind the COPY would count that wait
+      // against its timeout.)
+      const last = plan.lastId >= plan.sourceMaxId || this.wake.isCancelled;
+      let planning: Promise<BatchPlan> | undefined;
+      const planNext = () => {
+        planning ??= this.planAfter(source, batchLastId);
+        planning.catch(() => {});
+      };
+      const written = await copyBatch(
+        destination,
+        (afterId, lastId) => {
+          const rows = copyRowsOut(source, afterId, lastId);
+          if (!last && lastId === batchLastId) rows.once('end', planNext);
+          return rows;
+        },
+        { position: this.position, lastId: batchLastId, maxEventsPerWrite: this.options.maxEventsPerWrite },
+      );
+      if (!last) planNext();
+      const next = await planning;
+      const more = next !== undefined && next.rowCount > 0 && !this.wake.isCancelled;
+      // With more to copy, the commit opens the next batch's transaction in the same round trip.
+      if (more) found = await commitAndBeginWrite(destination);
+      else await commitWrite(destination);
       this.position = plan.lastId;
       this.eventsCopied += written;
       this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
       rows += written;
-      // The batch took everything the source had when it was planned: anything committed
-      // since then was announced by a notification, which wakes this loop again at once (and
-      // the poll covers a lost one), so no empty round of plan, BEGIN and ROLLBACK follows.
-      if (plan.lastId >= plan.sourceMaxId) {
-        this.inSync = true;
+      if (!more) {
+        this.inSync = next === undefined ? plan.lastId >= plan.sourceMaxId : next.rowCount === 0;
         break;
       }
+      plan = next;
+      this.firstPendingTsMs = plan.firstPendingTsMs;
     }
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;
