@@ -133,6 +133,17 @@ describe('start-up checks refuse, write nothing, and exit with the documented co
     expect(result.stderr).toMatch(/has no events table/);
   });
 
+  test('destination whose events table has no primary key on id: exit 5, nothing written', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 5);
+    await withClient(destination, (client) => client.query('ALTER TABLE events DROP CONSTRAINT events_pkey'));
+    const result = await runCli(['-c', configFor(source, [destination])]);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/has an events table of another shape: id has no primary key \(or unique index\)/);
+    expect((await summarize(destination)).count).toBe(0);
+  });
+
   test('source without the source objects: exit 5', async () => {
     const source = await createTestDatabase('destination');
     const destination = await createTestDatabase('destination');

@@ -280,6 +280,23 @@ describe('one writer per destination', () => {
     expect(second.replicator.status().destinations[0]?.eventsCopied).toBe(5);
     expect(await summarize(destination)).toEqual(await summarize(source));
   });
+
+  test('a standby that is stopped writes nothing: it never held the writer lock', async () => {
+    const source = await createTestDatabase('source');
+    const destination = await createTestDatabase('destination');
+    await insertNumbered(source, 10);
+    // Another writer's session holds the writer lock.
+    const holder = await destination.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(1936482676, 1)');
+      const { replicator } = await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 200 }));
+      await waitUntil('the replicator is a standby', () => replicator.status().destinations[0]?.state === 'standby');
+      await replicator.stop();
+      expect(await maxId(destination)).toBe(0);
+    } finally {
+      await holder.end();
+    }
+  });
 });
 
 /** Whether the replicator's writer session on `destination` waits for a lock. */
@@ -328,9 +345,13 @@ describe('another writer', () => {
     expect(await maxId(destination)).toBe(11);
   });
 
-  test('a row another writer commits with an id the replicator is copying stops it; the row is neither duplicated nor overwritten', async () => {
+  test.each([
+    ['an in-sync write', false],
+    ['a planned batch (no PL/pgSQL on the destination)', true],
+  ])('a row another writer commits with an id the replicator is copying stops it; the row is neither duplicated nor overwritten (%s)', async (_, plannedOnly) => {
     const source = await createTestDatabase('source');
     const destination = await createTestDatabase('destination');
+    if (plannedOnly) await withClient(destination, (client) => client.query('DROP EXTENSION plpgsql'));
     await insertNumbered(source, 10);
     const { replicator } = await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
     await waitForMaxId(destination, 10);

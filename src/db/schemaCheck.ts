@@ -31,7 +31,12 @@ SELECT to_regclass('events') IS NOT NULL AS has_events,
        EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('events')
                AND tgname = 'notify_insert') AS has_notify_insert,
        EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('events')
-               AND tgname = 'check_sql_command') AS has_check_sql_command`;
+               AND tgname = 'check_sql_command') AS has_check_sql_command,
+       EXISTS (SELECT 1 FROM pg_index i
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+               WHERE i.indrelid = to_regclass('events') AND i.indisunique AND i.indisvalid
+                 AND i.indimmediate AND i.indnkeyatts = 1 AND i.indpred IS NULL
+                 AND a.attname = 'id') AS has_unique_id`;
 
 const COLUMNS_SQL = `
 SELECT attname AS name, format_type(atttypid, atttypmod) AS type,
@@ -61,6 +66,8 @@ export async function inspectObjects(client: pg.Client): Promise<SlateObjects> {
         eventsColumnProblems.push(`extra column ${column.name} is NOT NULL without a default, so copied rows cannot be inserted`);
       }
     }
+    // What makes a row written twice fail instead of being duplicated (see destinationWriter.ts).
+    if (!objects.has_unique_id) eventsColumnProblems.push('id has no primary key (or unique index)');
   }
   return { hasEvents: objects.has_events ?? false, eventsColumnProblems, sourceObjects };
 }
@@ -134,7 +141,7 @@ export async function checkDestinationSchema(destination: CheckedDatabase): Prom
   if (objects.eventsColumnProblems.length > 0) {
     throw new SchemaError(
       `${destination.label} has an events table of another shape: ${objects.eventsColumnProblems.join('; ')}. ` +
-        'Expected (id bigint, ts timestamptz, event jsonb).',
+        'Expected (id bigint PRIMARY KEY, ts timestamptz, event jsonb).',
     );
   }
 }

@@ -143,6 +143,8 @@ export class DestinationLoop {
       while (!this.wake.isCancelled) {
         try {
           await this.ensureConnected();
+          // Stopped while connecting or waiting as a standby: the writer lock may not be ours.
+          if (this.wake.isCancelled) break;
           this.wake.take();
           await this.catchUp();
           attempt = 0;
@@ -287,7 +289,12 @@ export class DestinationLoop {
         { position: this.position, lastId: batchLastId, maxEventsPerWrite: this.options.maxEventsPerWrite },
       );
       if (!last) planNext();
-      const next = await planning;
+      // A failed plan does not throw away the batch just written: it is committed first.
+      let planFailure: unknown;
+      const next = await planning?.catch((error: unknown) => {
+        planFailure = error;
+        return undefined;
+      });
       const more = next !== undefined && next.rowCount > 0 && !this.wake.isCancelled;
       // With more to copy, the commit opens the next batch's transaction in the same round trip.
       if (more) found = await commitAndBeginWrite(destination);
@@ -296,8 +303,10 @@ export class DestinationLoop {
       this.eventsCopied += written;
       this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
       rows += written;
+      if (planFailure !== undefined) throw planFailure;
       if (!more) {
         this.inSync = next === undefined ? plan.lastId >= plan.sourceMaxId : next.rowCount === 0;
+        if (next !== undefined) this.firstPendingTsMs = next.firstPendingTsMs;
         break;
       }
       plan = next;
