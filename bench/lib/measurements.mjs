@@ -23,7 +23,7 @@ const CATCH_UP_TIMEOUT_MS = 30 * 60_000;
 const DRAIN_TIMEOUT_MS = 5 * 60_000;
 
 /** The 1-minute load average when the measurement starts: other work on the machine shows here. */
-function loadAverage() {
+export function loadAverage() {
   try {
     return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   } catch {
@@ -31,7 +31,7 @@ function loadAverage() {
   }
 }
 
-async function checkpoint(server) {
+export async function checkpoint(server) {
   // Needs superuser (or pg_checkpoint); on a shared server without it the bench goes on.
   await server.query('CHECKPOINT').catch(() => {});
 }

@@ -15,6 +15,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from '../../dist/load/loadGenerator.js';
+import { checkpoint, loadAverage } from './measurements.mjs';
 
 const LISTENER = fileURLToPath(new URL('./notifyListener.mjs', import.meta.url));
 /** How long the listener keeps listening after the load ends, for the last notifications. */
@@ -41,12 +42,19 @@ export async function startFloorListener(server, mode, sourceName, destinationNa
     async finish() {
       const reply = once(child, 'message');
       child.send('done');
-      const [figures] = await reply;
+      const [figures] = await Promise.race([
+        reply,
+        exited.then(({ code, signal }) => {
+          throw new Error(`the ${mode} listener exited (code ${code}, signal ${signal}) before sending its figures`);
+        }),
+      ]);
       await exited;
       return figures;
     },
-    kill() {
+    /** Ends the child; resolves once it has exited. */
+    async kill() {
       child.kill();
+      await exited;
     },
   };
 }
@@ -95,6 +103,8 @@ export async function measureNotifyArrival(ctx, rate, transactionSize, rep) {
   const label = `pg_notify arrival at ${rate} events/s, transactions of ${transactionSize}`;
   const sourceName = await ctx.server.cloneDatabase(ctx.sourceTemplate, 'notify_source');
   try {
+    await checkpoint(ctx.server);
+    const load = loadAverage();
     const listener = await startFloorListener(ctx.server, 'notify', sourceName);
     const source = await ctx.server.connect(sourceName);
     try {
@@ -111,9 +121,9 @@ export async function measureNotifyArrival(ctx, rate, transactionSize, rep) {
       const stats = floorStats(rows.rows.map((r) => ({ id: r.id, tsMs: r.ts_ms })), arrivals);
       if (stats.uncovered !== 0) ctx.problems.push(`${label}: ${stats.uncovered} rows had no notification`);
       if (stats.negative !== 0) ctx.problems.push(`${label}: ${stats.negative} rows arrived before their ts (clocks disagree)`);
-      return { ...stats, events: loaded.eventsWritten, achievedRate: loaded.eventsPerSecond };
+      return { ...stats, events: loaded.eventsWritten, achievedRate: loaded.eventsPerSecond, loadAverage: load };
     } finally {
-      listener.kill();
+      await listener.kill();
       await source.end();
     }
   } finally {

@@ -17,7 +17,15 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 const { source: sourceConfig, destination: destinationConfig, mode } = JSON.parse(process.argv[2]);
+
+/** A lost connection ends the child, so its parent sees it exit instead of waiting for figures. */
+function fail(error) {
+  process.stderr.write(`notify listener: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+}
+
 const listener = new pg.Client(sourceConfig);
+listener.on('error', fail);
 const arrivals = [];
 let copied = 0;
 let onNotification = (payload) => arrivals.push([payload, performance.timeOrigin + performance.now()]);
@@ -25,6 +33,8 @@ let onNotification = (payload) => arrivals.push([payload, performance.timeOrigin
 if (mode === 'pipe') {
   const source = new pg.Client(sourceConfig);
   const destination = new pg.Client(destinationConfig);
+  source.on('error', fail);
+  destination.on('error', fail);
   await Promise.all([source.connect(), destination.connect()]);
   let copying = false;
   let again = false;
@@ -44,10 +54,7 @@ if (mode === 'pipe') {
     copying = false;
   };
   onNotification = () => {
-    copy().catch((error) => {
-      process.stderr.write(`notify listener: ${error.stack}\n`);
-      process.exit(1);
-    });
+    copy().catch(fail);
   };
 }
 
