@@ -3,7 +3,8 @@
  * one run on one machine: a binary COPY pipe (1 and 2 side by side), PostgreSQL's logical
  * replication (initial sync, lag), and the replicator CLI (catch-up into 1 and 2
  * destinations, lag, peak memory); and, to show what bounds the replicator's lag, how long
- * a notification alone takes to reach a listening client. See README "Performance".
+ * a notification alone takes to reach a listening client and the lag of a bare client that
+ * copies the rows on each notification. See README "Performance".
  *
  * A measurement, not a test: it exits non-zero when a destination's rows differ from its
  * source's (or a measurement could not run), never because a figure is slow.
