@@ -20,24 +20,14 @@ import type { Logger } from '../log.js';
 import type { DatabaseConfig } from '../types.js';
 import { describeDatabase } from '../types.js';
 import { closeQuietly, connect } from '../db/connect.js';
-import { copyAllPendingOut, copyRowsOut, planBatch } from '../db/sourceReader.js';
-import type { BatchPlan } from '../db/sourceReader.js';
-import {
-  anotherWriter,
-  beginWrite,
-  canCheckInline,
-  commitAndBeginWrite,
-  commitWrite,
-  copyBatch,
-  readPosition,
-  rollbackWrite,
-  writeInOneTrip,
-} from '../db/destinationWriter.js';
+import { copyAllPendingOut } from '../db/sourceReader.js';
+import { canCheckInline, readPosition, rollbackWrite, writeInOneTrip } from '../db/destinationWriter.js';
 import { isTransient } from '../db/pgErrors.js';
 import { backoffDelayMs } from './backoff.js';
 import { becomeWriter } from './becomeWriter.js';
 import type { SessionIdentity } from './becomeWriter.js';
 import { Wake } from './wake.js';
+import { copyPlannedBatches } from './plannedBatches.js';
 import type { ReplicationObserver } from './observer.js';
 import { faultReason } from './observer.js';
 
@@ -197,13 +187,6 @@ export class DestinationLoop {
     this.inSync = false;
   }
 
-  /** Plans the batch after `position`, and notes the source's max id the plan saw. */
-  private async planAfter(source: pg.Client, position: number): Promise<BatchPlan> {
-    const plan = await planBatch(source, position, this.options.maxEventsPerWrite);
-    this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
-    return plan;
-  }
-
   private async dropConnections(): Promise<void> {
     const clients = [this.sourceClient, this.destinationClient];
     this.sourceClient = undefined;
@@ -242,76 +225,28 @@ export class DestinationLoop {
     if (this.inSync && this.inlineChecks && (await this.copyInSync(source, destination)) > 0) return;
     this.inSync = false;
     const startedAt = performance.now();
-    let rows = 0;
-    // The destination's transaction is opened while the source plans the batch: two
-    // connections, so the round trips overlap and a wake-up reaches its COPY sooner.
-    // If planning fails, the transaction being opened is not waited for (its connection may
-    // be the one that hangs): the caller drops both connections, which ends it.
-    const opening = beginWrite(destination);
-    opening.catch(() => {});
-    let plan = await this.planAfter(source, this.position);
-    this.firstPendingTsMs = plan.firstPendingTsMs;
-    let found = await opening;
-    for (;;) {
-      // On any failure below, no ROLLBACK on a connection that may be dead (it would wait out
-      // another timeout): the caller drops both connections, and the server rolls back.
-      // Checked even when there is nothing to copy: a row written by someone else is found
-      // at the next wake-up or poll, not only at the next batch.
-      if (found !== this.position) throw anotherWriter(found, this.position);
-      if (plan.rowCount === 0) {
-        await rollbackWrite(destination);
-        this.inSync = true;
-        break;
-      }
-      this.state = 'catching-up';
-      const batchStartedAt = performance.now();
-      const batchLastId = plan.lastId;
-      // A batch that takes everything the source had when it was planned is the last: anything
-      // committed since then was announced by a notification, which wakes this loop again at
-      // once (and the poll covers a lost one), so no empty round of plan, BEGIN and ROLLBACK
-      // follows. Before any other batch ends, the next one is planned: the source's connection
-      // is free once it has sent the batch's last rows, long before the destination has
-      // written them. (Not earlier: a query waiting behind the COPY would count that wait
-      // against its timeout.)
-      const last = plan.lastId >= plan.sourceMaxId || this.wake.isCancelled;
-      let planning: Promise<BatchPlan> | undefined;
-      const planNext = () => {
-        planning ??= this.planAfter(source, batchLastId);
-        planning.catch(() => {});
-      };
-      const written = await copyBatch(
-        destination,
-        (afterId, lastId) => {
-          const rows = copyRowsOut(source, afterId, lastId);
-          if (!last && lastId === batchLastId) rows.once('end', planNext);
-          return rows;
+    const { rows, nothingLeft } = await copyPlannedBatches(
+      source,
+      destination,
+      { position: this.position, maxEventsPerWrite: this.options.maxEventsPerWrite, isCancelled: () => this.wake.isCancelled },
+      {
+        planned: (plan) => {
+          this.sourceMaxId = Math.max(this.sourceMaxId, plan.sourceMaxId);
         },
-        { position: this.position, lastId: batchLastId, maxEventsPerWrite: this.options.maxEventsPerWrite },
-      );
-      if (!last) planNext();
-      // A failed plan does not throw away the batch just written: it is committed first.
-      let planFailure: unknown;
-      const next = await planning?.catch((error: unknown) => {
-        planFailure = error;
-        return undefined;
-      });
-      const more = next !== undefined && next.rowCount > 0 && !this.wake.isCancelled;
-      // With more to copy, the commit opens the next batch's transaction in the same round trip.
-      if (more) found = await commitAndBeginWrite(destination);
-      else await commitWrite(destination);
-      this.position = plan.lastId;
-      this.eventsCopied += written;
-      this.options.observer?.batchWritten?.(this.name, written, (performance.now() - batchStartedAt) / 1000);
-      rows += written;
-      if (planFailure !== undefined) throw planFailure;
-      if (!more) {
-        this.inSync = next === undefined ? plan.lastId >= plan.sourceMaxId : next.rowCount === 0;
-        if (next !== undefined) this.firstPendingTsMs = next.firstPendingTsMs;
-        break;
-      }
-      plan = next;
-      this.firstPendingTsMs = plan.firstPendingTsMs;
-    }
+        pendingFrom: (firstPendingTsMs) => {
+          this.firstPendingTsMs = firstPendingTsMs;
+        },
+        copying: () => {
+          this.state = 'catching-up';
+        },
+        committed: (lastId, written, seconds) => {
+          this.position = lastId;
+          this.eventsCopied += written;
+          this.options.observer?.batchWritten?.(this.name, written, seconds);
+        },
+      },
+    );
+    this.inSync = nothingLeft;
     if (rows === 0) return;
     const seconds = (performance.now() - startedAt) / 1000;
     this.lastRowsPerSecond = Math.round(rows / Math.max(seconds, 1e-6));
