@@ -39,12 +39,17 @@ export interface WriteBatch {
   maxEventsPerWrite: number;
 }
 
+/** Runs `statements`, then reads the destination's max id, in one round trip. */
+async function thenPosition(destination: pg.Client, statements: string): Promise<number> {
+  const results = (await destination.query(
+    bounded({ text: `${statements}; SELECT max(id)::text AS max_id FROM events` }),
+  )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
+  return Number(results.at(-1)?.rows[0]?.max_id ?? 0);
+}
+
 /** Opens a write transaction and returns the destination's max id as seen inside it, in one round trip. */
 export async function beginWrite(destination: pg.Client): Promise<number> {
-  const results = (await destination.query(
-    bounded({ text: 'BEGIN; SELECT max(id)::text AS max_id FROM events' }),
-  )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
-  return Number(results[1]?.rows[0]?.max_id ?? 0);
+  return thenPosition(destination, 'BEGIN');
 }
 
 export async function commitWrite(destination: pg.Client): Promise<void> {
@@ -58,10 +63,7 @@ export async function commitWrite(destination: pg.Client): Promise<void> {
  * the position again.
  */
 export async function commitAndBeginWrite(destination: pg.Client): Promise<number> {
-  const results = (await destination.query(
-    bounded({ text: 'COMMIT; BEGIN; SELECT max(id)::text AS max_id FROM events' }),
-  )) as unknown as pg.QueryResult<{ max_id: string | null }>[];
-  return Number(results[2]?.rows[0]?.max_id ?? 0);
+  return thenPosition(destination, 'COMMIT; BEGIN');
 }
 
 /** Ends the write transaction without a trace; never throws (a dead connection is dropped by the caller). */
