@@ -286,16 +286,13 @@ describe('one writer per destination', () => {
     const destination = await createTestDatabase('destination');
     await insertNumbered(source, 10);
     // Another writer's session holds the writer lock.
-    const holder = await destination.connect();
-    try {
+    await withClient(destination, async (holder) => {
       await holder.query('SELECT pg_advisory_lock(1936482676, 1)');
       const { replicator } = await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 200 }));
       await waitUntil('the replicator is a standby', () => replicator.status().destinations[0]?.state === 'standby');
       await replicator.stop();
       expect(await maxId(destination)).toBe(0);
-    } finally {
-      await holder.end();
-    }
+    });
   });
 });
 
@@ -315,18 +312,14 @@ describe('maintenance on a destination', () => {
     const destination = await createTestDatabase('destination');
     await insertNumbered(source, 10);
     // What VACUUM, ANALYZE and autovacuum hold on the table while they run.
-    const maintenance = await destination.connect();
-    try {
+    await withClient(destination, async (maintenance) => {
       await maintenance.query('BEGIN');
       await maintenance.query('LOCK TABLE events IN SHARE UPDATE EXCLUSIVE MODE');
       await startTestReplicator(replicatorConfig(source, [destination], { pollIntervalMs: 60_000 }));
       await waitForMaxId(destination, 10, 10_000);
       await insertTransactions(source, 1, 5);
       await waitForMaxId(destination, 15, 10_000);
-    } finally {
-      await maintenance.query('COMMIT').catch(() => {});
-      await maintenance.end();
-    }
+    });
     expect(await summarize(destination)).toEqual(await summarize(source));
   });
 });
@@ -357,16 +350,13 @@ describe('another writer', () => {
     await waitForMaxId(destination, 10);
     // The other writer's row 11 is not committed yet, so the replicator's position check passes
     // and its COPY of ids 11..15 waits on the primary key for the other transaction's end.
-    const other = await destination.connect();
-    try {
+    await withClient(destination, async (other) => {
       await other.query('BEGIN');
       await other.query(`INSERT INTO events VALUES (11, now(), '{"by":"hand"}')`);
       await insertNumbered(source, 5);
       await waitUntil('the replicator waits for the other writer', () => writerWaitsForLock(destination));
       await other.query('COMMIT');
-    } finally {
-      await other.end();
-    }
+    });
     await expect(replicator.done).rejects.toMatchObject({ exitCode: 6 });
     await expect(replicator.done).rejects.toThrow(/a row this replicator was copying after id 10 is already in the destination/);
     const rows = await withClient(destination, async (client) =>
