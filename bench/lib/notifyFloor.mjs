@@ -21,18 +21,13 @@ const LISTENER = fileURLToPath(new URL('./notifyListener.mjs', import.meta.url))
 /** How long the listener keeps listening after the load ends, for the last notifications. */
 const SETTLE_MS = 1000;
 
-function clientConfig(server, databaseName) {
-  const { databaseName: database, ...login } = server.databaseConfig(databaseName);
-  return { ...login, database };
-}
-
 /**
  * Starts bench/lib/notifyListener.mjs on `sourceName` (and `destinationName` for mode pipe);
  * resolves once it listens. `exited` settles when it exits; `finish()` asks for its figures.
  */
 export async function startFloorListener(server, mode, sourceName, destinationName) {
-  const config = { mode, source: clientConfig(server, sourceName) };
-  if (destinationName !== undefined) config.destination = clientConfig(server, destinationName);
+  const config = { mode, source: server.clientConfig(sourceName) };
+  if (destinationName !== undefined) config.destination = server.clientConfig(destinationName);
   const child = fork(LISTENER, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
   const [ready] = await Promise.race([once(child, 'message'), exited.then(() => [undefined])]);

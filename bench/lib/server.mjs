@@ -143,6 +143,8 @@ export async function openServer({ url, events = 1_000_000, settings: extraSetti
     embedded: embedded !== undefined,
     dataDir: embedded?.dataDir,
     databaseConfig,
+    /** pg.Client settings for `databaseName` on this server (what connect uses). */
+    clientConfig,
     connect,
     /** A libpq connection string for a subscription on this server. */
     conninfo(databaseName) {
